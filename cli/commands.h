@@ -1,0 +1,26 @@
+#pragma once
+// Subcommand registration. Each cli/cmd_<name>.cpp provides add_<name>_command(app), which adds the
+// subcommand, its options and a callback stored in the registry; run_selected() runs the one given.
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace llmft::cli {
+
+using CommandRunner = std::function<int()>;
+
+// Remembers what to run when `sub` was selected on the command line.
+void set_runner(CLI::App* sub, CommandRunner runner);
+
+void register_commands(CLI::App& app);
+int run_selected(CLI::App& app);
+std::string version_text();
+
+void add_train_command(CLI::App& app);
+void add_merge_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
+void add_inspect_command(CLI::App& app);
+
+}  // namespace llmft::cli

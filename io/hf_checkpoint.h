@@ -1,0 +1,45 @@
+#pragma once
+// A Hugging Face model directory's weights: either one `model.safetensors`, or shards listed by
+// `model.safetensors.index.json` ({"metadata": {"total_size": N}, "weight_map": {name: shard}}).
+// Shard names must stay inside the directory (no absolute paths, no "..").
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+
+namespace llmft::io {
+
+class HfCheckpoint {
+ public:
+  // `path` is a model directory or a single .safetensors file. Opens (and validates) every shard.
+  // Throws llmft::Error naming the file: no weights found, bad index, missing shard, a tensor listed
+  // in the index but absent from its shard, a tensor present in two shards.
+  static HfCheckpoint open(const std::filesystem::path& path);
+
+  const std::filesystem::path& root() const { return root_; }
+  // All tensor names, sorted.
+  std::vector<std::string> names() const;
+  bool contains(const std::string& name) const;
+  const TensorInfo& info(const std::string& name) const;           // throws if absent
+  const std::filesystem::path& shard_of(const std::string& name) const;  // shard file path
+  at::Tensor tensor(const std::string& name) const;  // mmap view (see SafetensorsFile::tensor)
+  const std::vector<SafetensorsFile>& shards() const { return shards_; }
+
+ private:
+  std::filesystem::path root_;
+  std::vector<SafetensorsFile> shards_;
+  std::map<std::string, std::size_t> shard_index_;  // tensor name -> index into shards_
+};
+
+// Writes `tensors` into `dir` as model.safetensors, or, when their total size exceeds
+// `max_shard_bytes`, as model-0000K-of-0000N.safetensors plus model.safetensors.index.json
+// (HF's naming). Every file is written atomically; tensors keep their order.
+void write_hf_checkpoint(const std::filesystem::path& dir, const std::vector<NamedTensor>& tensors,
+                         uint64_t max_shard_bytes,
+                         const std::map<std::string, std::string>& metadata = {{"format", "pt"}});
+
+}  // namespace llmft::io

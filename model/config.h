@@ -1,0 +1,51 @@
+#pragma once
+// The typed configuration of a Llama-family decoder (LlamaForCausalLM, MistralForCausalLM,
+// Qwen2ForCausalLM). Field names follow HF's config.json keys verbatim.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace llmft::model {
+
+enum class Architecture { Llama, Mistral, Qwen2 };
+std::string architecture_name(Architecture arch);  // "LlamaForCausalLM", ...
+
+enum class RopeScalingType { None, Linear, Llama3 };
+
+struct RopeScaling {
+  RopeScalingType rope_type = RopeScalingType::None;
+  double factor = 1.0;
+  // llama3 only:
+  double low_freq_factor = 1.0;
+  double high_freq_factor = 4.0;
+  int64_t original_max_position_embeddings = 8192;
+};
+
+struct LlamaConfig {
+  Architecture architecture = Architecture::Llama;
+  int64_t vocab_size = 0;
+  int64_t hidden_size = 0;
+  int64_t intermediate_size = 0;
+  int64_t num_hidden_layers = 0;
+  int64_t num_attention_heads = 0;
+  int64_t num_key_value_heads = 0;  // GQA: a divisor of num_attention_heads
+  int64_t head_dim = 0;             // defaults to hidden_size / num_attention_heads
+  double rms_norm_eps = 1e-6;
+  double rope_theta = 10000.0;
+  RopeScaling rope_scaling;
+  int64_t max_position_embeddings = 2048;
+  bool tie_word_embeddings = false;
+  bool attention_bias = false;  // q/k/v/o biases (Llama); Qwen2 always has q/k/v biases, no o bias
+  bool mlp_bias = false;        // gate/up/down biases (Llama)
+  std::optional<int64_t> sliding_window;  // Mistral (and Qwen2 with use_sliding_window)
+  std::string torch_dtype = "float32";    // the checkpoint's stored dtype ("dtype" in transformers 5)
+  std::optional<int64_t> bos_token_id;
+  std::vector<int64_t> eos_token_ids;
+
+  bool qkv_bias() const { return attention_bias || architecture == Architecture::Qwen2; }
+  bool o_bias() const { return attention_bias && architecture != Architecture::Qwen2; }
+  int64_t num_parameters() const;  // total, counting a tied embedding once
+};
+
+}  // namespace llmft::model
