@@ -20,6 +20,7 @@ class HfCheckpoint {
   // in the index but absent from its shard, a tensor present in two shards.
   static HfCheckpoint open(const std::filesystem::path& path);
 
+  // The model directory; for a single .safetensors file, the directory holding it.
   const std::filesystem::path& root() const { return root_; }
   // All tensor names, sorted.
   std::vector<std::string> names() const;
@@ -27,7 +28,7 @@ class HfCheckpoint {
   const TensorInfo& info(const std::string& name) const;           // throws if absent
   const std::filesystem::path& shard_of(const std::string& name) const;  // shard file path
   at::Tensor tensor(const std::string& name) const;  // mmap view (see SafetensorsFile::tensor)
-  const std::vector<SafetensorsFile>& shards() const { return shards_; }
+  const std::vector<SafetensorsFile>& shards() const { return shards_; }  // sorted by file name
 
  private:
   std::filesystem::path root_;
@@ -37,7 +38,8 @@ class HfCheckpoint {
 
 // Writes `tensors` into `dir` as model.safetensors, or, when their total size exceeds
 // `max_shard_bytes`, as model-0000K-of-0000N.safetensors plus model.safetensors.index.json
-// (HF's naming). Every file is written atomically; tensors keep their order.
+// (HF's naming; shards first, index last). Every file is written atomically; tensors keep their
+// order. A model.safetensors or index left in `dir` by an earlier save in the other layout is removed.
 void write_hf_checkpoint(const std::filesystem::path& dir, const std::vector<NamedTensor>& tensors,
                          uint64_t max_shard_bytes,
                          const std::map<std::string, std::string>& metadata = {{"format", "pt"}});

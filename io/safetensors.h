@@ -5,7 +5,8 @@
 //
 // Reading memory-maps the file and validates it strictly before anything is handed out: header
 // length inside the file and bounded, well-formed JSON, every offset inside the data section,
-// byte length == product(shape) * dtype size, no two tensors overlapping, names unique.
+// byte length == product(shape) * dtype size, no two tensors overlapping, names unique, and (as the
+// reference implementation requires) the tensors tile the data section with no gap or trailing bytes.
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -18,6 +19,10 @@
 #include "io/dtype.h"
 
 namespace llmft::io {
+
+// Largest JSON header accepted when reading, as in the reference implementation (safetensors'
+// MAX_HEADER_SIZE); it stops a corrupt length field from driving a huge allocation or parse.
+constexpr uint64_t kMaxSafetensorsHeaderBytes = 100'000'000;
 
 struct TensorInfo {
   std::string name;
@@ -42,9 +47,13 @@ class SafetensorsFile {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const TensorInfo* find(const std::string& name) const;  // nullptr when absent
 
-  // A CPU tensor viewing the mapped bytes (no copy); it keeps the mapping alive. Read-only: copy
-  // or convert before modifying. Throws llmft::Error if `name` is absent.
+  // A CPU tensor viewing the mapped bytes (no copy); it keeps the mapping alive. Read-only (the
+  // pages are mapped PROT_READ; writing into them faults): copy or convert before modifying. Data
+  // not aligned to its element size (a header length that is not a multiple of 8) comes back as an
+  // aligned copy instead. Throws llmft::Error if `name` is absent.
   at::Tensor tensor(const std::string& name) const;
+  // The mapped bytes that tensor() views point into.
+  const MappedFile& mapping() const;
 
  private:
   std::filesystem::path path_;

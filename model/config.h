@@ -20,7 +20,13 @@ struct RopeScaling {
   double low_freq_factor = 1.0;
   double high_freq_factor = 4.0;
   int64_t original_max_position_embeddings = 8192;
+
+  bool operator==(const RopeScaling&) const = default;
 };
+
+// HF's per-layer attention kinds (Qwen2's `layer_types`).
+inline constexpr const char* kFullAttention = "full_attention";
+inline constexpr const char* kSlidingAttention = "sliding_attention";
 
 struct LlamaConfig {
   Architecture architecture = Architecture::Llama;
@@ -38,14 +44,24 @@ struct LlamaConfig {
   bool tie_word_embeddings = false;
   bool attention_bias = false;  // q/k/v/o biases (Llama); Qwen2 always has q/k/v biases, no o bias
   bool mlp_bias = false;        // gate/up/down biases (Llama)
+  double attention_dropout = 0.0;  // applied only in training mode
   std::optional<int64_t> sliding_window;  // Mistral (and Qwen2 with use_sliding_window)
+  // Per layer kFullAttention | kSlidingAttention (Qwen2 uses the window only from max_window_layers
+  // on). Empty: every layer uses sliding_window when it is set (Mistral).
+  std::vector<std::string> layer_types;
   std::string torch_dtype = "float32";    // the checkpoint's stored dtype ("dtype" in transformers 5)
   std::optional<int64_t> bos_token_id;
   std::vector<int64_t> eos_token_ids;
+  // HF gives embed_tokens this padding_idx: its row receives no gradient. Negative counts from the end.
+  std::optional<int64_t> pad_token_id;
 
   bool qkv_bias() const { return attention_bias || architecture == Architecture::Qwen2; }
   bool o_bias() const { return attention_bias && architecture != Architecture::Qwen2; }
+  // The window layer `layer` attends within, or nullopt for full causal attention.
+  std::optional<int64_t> layer_sliding_window(int64_t layer) const;
   int64_t num_parameters() const;  // total, counting a tied embedding once
+
+  bool operator==(const LlamaConfig&) const = default;
 };
 
 }  // namespace llmft::model

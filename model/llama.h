@@ -1,0 +1,86 @@
+#pragma once
+// The Llama-family decoder (Llama, Mistral, Qwen2) as transformers' LlamaForCausalLM computes it.
+// Module names equal the HF state-dict keys: model.embed_tokens, model.layers.N.{self_attn,mlp,
+// input_layernorm,post_attention_layernorm}, model.norm, lm_head.
+// Shapes: B batch, T sequence, C hidden_size, V vocab_size.
+#include <optional>
+
+#include <torch/torch.h>
+
+#include "model/config.h"
+#include "model/layers.h"
+
+namespace llmft::model {
+
+// Defaulted members let callers write {ids}, {ids, mask}, ... under -Wextra.
+struct ForwardArgs {
+  at::Tensor input_ids;                                     // [B, T] int64
+  std::optional<at::Tensor> attention_mask = std::nullopt;  // [B, T], 1 = token, 0 = padding
+  std::optional<at::Tensor> position_ids = std::nullopt;    // [B, T] or [1, T]; default arange(T)
+  std::optional<at::Tensor> labels = std::nullopt;          // [B, T] ids, -100 = ignored; unshifted, as in HF
+};
+
+struct CausalLMOutput {
+  at::Tensor logits;  // [B, T, V] in the model dtype
+  at::Tensor loss;    // fp32 scalar when labels were given, else undefined
+};
+
+// Pre-norm block: x + attn(norm(x)), then x + mlp(norm(x)).
+class DecoderLayerImpl : public torch::nn::Module {
+ public:
+  DecoderLayerImpl(const LlamaConfig& config, const at::TensorOptions& options);
+  // mask: this layer's [B, 1, T, T] bool mask, or undefined for plain causal attention.
+  at::Tensor forward(const at::Tensor& x, const RotaryTables& rope, const at::Tensor& mask);  // [B,T,C]
+
+  Attention self_attn{nullptr};
+  MLP mlp{nullptr};
+  RMSNorm input_layernorm{nullptr};
+  RMSNorm post_attention_layernorm{nullptr};
+};
+TORCH_MODULE(DecoderLayer);
+
+class LlamaModelImpl : public torch::nn::Module {
+ public:
+  LlamaModelImpl(const LlamaConfig& config, const at::TensorOptions& options);
+  // Tensors already on the model's device; position_ids defaulted by the caller. -> [B, T, C] after
+  // the final norm.
+  at::Tensor forward(const at::Tensor& input_ids, const std::optional<at::Tensor>& attention_mask,
+                     const at::Tensor& position_ids, bool position_ids_given);
+
+  DecoderLayerImpl& layer(int64_t index) { return *layers->ptr<DecoderLayerImpl>(index); }
+
+  Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers{nullptr};  // DecoderLayer each
+  RMSNorm norm{nullptr};
+
+ private:
+  LlamaConfig config_;
+  // [D/2] fp32. A plain member, not a buffer: HF keeps it fp32 whatever the model dtype.
+  at::Tensor inv_freq_;
+};
+TORCH_MODULE(LlamaModel);
+
+class LlamaForCausalLMImpl : public torch::nn::Module {
+ public:
+  // Parameters are allocated (uninitialised, norms at one) directly in `dtype` on `device`.
+  LlamaForCausalLMImpl(LlamaConfig config, c10::ScalarType dtype = at::kFloat, c10::Device device = at::kCPU);
+  CausalLMOutput forward(const ForwardArgs& args);
+  const LlamaConfig& config() const { return config_; }
+  // The output projection [V, C]: the embedding's weight when tie_word_embeddings.
+  const at::Tensor& output_weight() const;
+
+  LlamaModel model{nullptr};
+  Linear lm_head{nullptr};  // null when tied: the embedding weight is the only copy
+
+ private:
+  LlamaConfig config_;
+  at::TensorOptions options_;
+};
+TORCH_MODULE(LlamaForCausalLM);
+
+// transformers' ForCausalLMLoss: logits upcast to fp32; labels shifted left (the last position
+// predicts nothing); mean cross entropy over labels != -100.
+// logits [B, T, V], labels [B, T] -> fp32 scalar.
+at::Tensor causal_lm_loss(const at::Tensor& logits, const at::Tensor& labels);
+
+}  // namespace llmft::model
