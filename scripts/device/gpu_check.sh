@@ -41,7 +41,7 @@ fi
 "$build/llmft" --version
 
 step "tests"
-(cd "$build" && ctest --output-on-failure -j4 ${LLMFT_GPU_TESTS:+-R "$LLMFT_GPU_TESTS"} >"$out/ctest.log" 2>&1)
+(cd "$build" && ctest --output-on-failure -j8 ${LLMFT_GPU_TESTS:+-R "$LLMFT_GPU_TESTS"} >"$out/ctest.log" 2>&1)
 rc=$?
 grep -E "tests passed|tests failed|Failed|\*\*\*" "$out/ctest.log" | tail -30
 
