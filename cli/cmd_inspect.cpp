@@ -11,6 +11,8 @@
 
 #include "cli/commands.h"
 #include "cli/format.h"
+#include "cli/inspect_gguf.h"
+#include "io/model_locator.h"
 #include "io/error.h"
 #include "io/hf_checkpoint.h"
 #include "model/hf_config.h"
@@ -61,8 +63,8 @@ void print_config(const model::LlamaConfig& c, const fs::path& config_path) {
 }
 
 int run_inspect(const InspectOptions& options) {
-  const fs::path path = options.path;
-  if (!fs::exists(path)) throw Error(path.string() + ": no such file or directory");
+  const fs::path path = io::resolve_model_path(options.path);
+  if (path.extension() == ".gguf") return inspect_gguf(path);
   const io::HfCheckpoint checkpoint = io::HfCheckpoint::open(path);
   const fs::path model_dir = fs::is_directory(path) ? path : path.parent_path();
 
@@ -134,8 +136,13 @@ int run_inspect(const InspectOptions& options) {
 void add_inspect_command(CLI::App& app) {
   auto options = std::make_shared<InspectOptions>();
   CLI::App* sub = app.add_subcommand("inspect", "Show what is inside a checkpoint");
-  sub->add_option("path", options->path, "Model directory or .safetensors file")->required();
-  sub->footer("Example:\n  llmft inspect path/to/model_dir\n  llmft inspect model-00001-of-00002.safetensors");
+  sub->add_option("path", options->path,
+                  "Model directory, .safetensors or .gguf file, or '" + std::string(io::kDefaultModelAlias) +
+                      "' (the bundled SmolLM2-135M-Instruct GGUF)")
+      ->required();
+  sub->footer(
+      "Examples:\n  llmft inspect path/to/model_dir\n  llmft inspect model-00001-of-00002.safetensors\n"
+      "  llmft inspect smollm2-135m");
   set_runner(sub, [options]() { return run_inspect(*options); });
 }
 

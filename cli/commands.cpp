@@ -22,6 +22,7 @@ void register_commands(CLI::App& app) {
   add_eval_command(app);
   add_generate_command(app);
   add_inspect_command(app);
+  add_convert_command(app);
 }
 
 int run_selected(CLI::App& app) {

@@ -22,5 +22,6 @@ void add_merge_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
+void add_convert_command(CLI::App& app);
 
 }  // namespace llmft::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  llmft train configs/quickstart.yaml train.lr=1e-4 lora.rank=8\n"
       "  llmft inspect path/to/model_dir\n"
+      "  llmft convert model.gguf --out model_hf\n"
       "  llmft merge --base path/to/model --adapter out/adapter --out merged\n"
       "  llmft eval --model merged --data heldout.jsonl\n"
       "  llmft generate --model merged --prompt \"Hello\"\n"

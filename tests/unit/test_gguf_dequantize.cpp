@@ -20,8 +20,10 @@ using llmft::io::GgmlType;
 using llmft::io::GgufFile;
 
 namespace llmft::test {
-fs::path gguf_fixture_dir();  // tests/unit/test_gguf.cpp: runs make_gguf_fixtures.py once
-fs::path smollm2_gguf();      // tests/unit/test_gguf.cpp
+// Defined in tests/unit/test_gguf.cpp; each runs make_gguf_fixtures.py once per test process.
+fs::path gguf_fixture_dir();  // the synthetic files: <TYPE>.gguf + <TYPE>.expected.safetensors
+fs::path smollm2_expected();  // gguf-py's dequantization of a few SmolLM2 tensors
+fs::path smollm2_gguf();
 }  // namespace llmft::test
 
 namespace {
@@ -102,10 +104,9 @@ TEST_CASE("GGUF dequantizes K-quants exactly like gguf-py", "[gguf]") {
   check_type_file("Q6_K", GgmlType::Q6_K);
 }
 
-TEST_CASE("GGUF dequantizes the real SmolLM2 Q8_0, Q4_1 and F32 tensors exactly like gguf-py", "[gguf]") {
+TEST_CASE("GGUF dequantizes real SmolLM2 tensors (Q8_0 / Q4_1 / F32) exactly like gguf-py", "[gguf]") {
   const GgufFile file = GgufFile::open(llmft::test::smollm2_gguf());
-  const auto expected =
-      llmft::io::SafetensorsFile::open(llmft::test::gguf_fixture_dir() / "smollm2.expected.safetensors");
+  const auto expected = llmft::io::SafetensorsFile::open(llmft::test::smollm2_expected());
   for (const std::string name :
        {"token_embd.weight", "blk.0.attn_q.weight", "blk.0.ffn_down.weight", "blk.0.attn_norm.weight"}) {
     const auto* info = file.find_tensor(name);

@@ -83,36 +83,41 @@ void check_llama_cpp_vectors(const std::string& name) {
   std::cout << "llama.cpp vectors " << name << ": " << matched << "/" << texts.size() << " match\n";
 }
 
-// What scripts/reference/make_tokenizer_fixtures.py wrote; run once per test process. `smollm2` is
-// null when the project venv is absent, `vocab_random` also when the shared test data is.
-struct References {
-  nlohmann::json smollm2;
-  nlohmann::json vocab_random;
-};
-
-const References& references() {
-  static const References refs = [] {
-    References r;
-    const fs::path python = fs::path(LLMFT_SOURCE_DIR) / ".venv" / "bin" / "python";
-    if (!fs::exists(python)) return r;
-    const fs::path out = fs::temp_directory_path() / ("llmft_tokenizer_fixtures_" + std::to_string(::getpid()));
-    const fs::path script = fs::path(LLMFT_SOURCE_DIR) / "scripts" / "reference" / "make_tokenizer_fixtures.py";
-    const bool with_vectors = fs::exists(vectors_dir());
-    fs::create_directories(out);
-    std::string command;  // built by appending: GCC 12 misreports `"'" + std::string` (-Wstringop-overflow)
-    for (const fs::path& part : {python, script}) command.append("'").append(part.string()).append("' ");
-    command.append("--out '").append(out.string()).append("' ");
-    if (with_vectors) command.append("--vectors '").append(vectors_dir().string()).append("' ");
-    command.append("> '").append((out / "log.txt").string()).append("' 2>&1");
-    if (std::system(command.c_str()) != 0) {
-      FAIL("reference generation failed: " << command << "\n" << read_file(out / "log.txt"));
-    }
-    r.smollm2 = nlohmann::json::parse(read_file(out / "smollm2_tokenizer.json"));
-    if (with_vectors) r.vocab_random = nlohmann::json::parse(read_file(out / "vocab_random.json"));
+// Runs scripts/reference/make_tokenizer_fixtures.py with `options` and returns the parsed `file`
+// it wrote, or null when the project venv is absent.
+nlohmann::json run_reference_script(const std::string& options, const std::string& file) {
+  const fs::path python = fs::path(LLMFT_SOURCE_DIR) / ".venv" / "bin" / "python";
+  if (!fs::exists(python)) return nlohmann::json();
+  const fs::path script = fs::path(LLMFT_SOURCE_DIR) / "scripts" / "reference" / "make_tokenizer_fixtures.py";
+  const fs::path out = fs::temp_directory_path() / ("llmft_tokenizer_fixtures_" + std::to_string(::getpid()));
+  fs::create_directories(out);
+  std::string command;  // built by appending: GCC 12 misreports `"'" + std::string` (-Wstringop-overflow)
+  for (const fs::path& part : {python, script}) command.append("'").append(part.string()).append("' ");
+  command.append("--out '").append(out.string()).append("' ").append(options);
+  command.append(" > '").append((out / "log.txt").string()).append("' 2>&1");
+  if (std::system(command.c_str()) != 0) {
+    const std::string log = read_file(out / "log.txt");
     fs::remove_all(out);
-    return r;
-  }();
-  return refs;
+    FAIL("reference generation failed: " << command << "\n" << log);
+  }
+  auto json = nlohmann::json::parse(read_file(out / file));
+  fs::remove_all(out);
+  return json;
+}
+
+// Each reference is generated once per test process.
+const nlohmann::json& smollm2_reference() {
+  static const nlohmann::json reference = run_reference_script("", "smollm2_tokenizer.json");
+  return reference;
+}
+
+// Null also when the shared test data is absent.
+const nlohmann::json& vocab_random_reference() {
+  static const nlohmann::json reference =
+      fs::exists(vectors_dir())
+          ? run_reference_script("--no-smollm2 --vectors '" + vectors_dir().string() + "'", "vocab_random.json")
+          : nlohmann::json();
+  return reference;
 }
 
 }  // namespace
@@ -134,7 +139,7 @@ TEST_CASE("llama.cpp vectors: GPT-2 byte-level BPE", "[tokenizer][vectors]") { c
 // SmolLM2's vocabulary lacks 21 byte tokens (0x04, 0x1D, 0xF5.., ...); HF drops those bytes, so
 // decode is compared with HF's decode and with the text only where that round-trips.
 TEST_CASE("SmolLM2-135M GGUF tokenizer matches HF tokenizers", "[tokenizer][parity]") {
-  const nlohmann::json& reference = references().smollm2;
+  const nlohmann::json& reference = smollm2_reference();
   if (reference.is_null()) {
     WARN("skipped: no project venv at " LLMFT_SOURCE_DIR "/.venv (run scripts/install-deps.sh)");
     return;
@@ -180,7 +185,7 @@ TEST_CASE("SmolLM2-135M GGUF tokenizer matches HF tokenizers", "[tokenizer][pari
 // regex engines disagree on, special-token text) on the three llama.cpp vocabularies, against
 // HF tokenizers with the vocabulary's own split regex (see make_tokenizer_fixtures.py).
 TEST_CASE("llama-bpe, qwen2 and gpt-2 vocabularies match HF tokenizers on random text", "[tokenizer][parity]") {
-  const nlohmann::json& reference = references().vocab_random;
+  const nlohmann::json& reference = vocab_random_reference();
   if (reference.is_null()) {
     WARN("skipped: needs the project venv and " << vectors_dir().string());
     return;
