@@ -84,8 +84,8 @@ void require_one_line_error(const std::vector<std::string>& args, const std::vec
 
 TEST_CASE("bad input: a valid tiny checkpoint inspects cleanly (control)", "[cli][bad-input]") {
   TempDir dir("llmft-bad");
-  write_tiny_checkpoint(fs::path(dir.path()) / "ok");
-  const auto result = run_llmft({"inspect", dir.path() + "/ok"});
+  write_tiny_checkpoint(dir.path / "ok");
+  const auto result = run_llmft({"inspect", dir.path.string() + "/ok"});
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
   REQUIRE(result.err.empty());
@@ -96,7 +96,7 @@ TEST_CASE("bad input: a valid tiny checkpoint inspects cleanly (control)", "[cli
 
 TEST_CASE("bad input: truncated safetensors", "[cli][bad-input]") {
   TempDir dir("llmft-bad");
-  const fs::path model = fs::path(dir.path()) / "m";
+  const fs::path model = dir.path / "m";
   write_tiny_checkpoint(model);
   const fs::path file = model / "model.safetensors";
   fs::resize_file(file, fs::file_size(file) - 100);
@@ -105,14 +105,14 @@ TEST_CASE("bad input: truncated safetensors", "[cli][bad-input]") {
 
 TEST_CASE("bad input: header length beyond the file", "[cli][bad-input]") {
   TempDir dir("llmft-bad");
-  const fs::path file = fs::path(dir.path()) / "x.safetensors";
+  const fs::path file = dir.path / "x.safetensors";
   write_raw_safetensors(file, R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4, 1'000'000);
   require_one_line_error({"inspect", file.string()}, {"x.safetensors", "header"});
 }
 
 TEST_CASE("bad input: overlapping tensor offsets", "[cli][bad-input]") {
   TempDir dir("llmft-bad");
-  const fs::path file = fs::path(dir.path()) / "x.safetensors";
+  const fs::path file = dir.path / "x.safetensors";
   write_raw_safetensors(file,
                         R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
                         R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
@@ -122,14 +122,14 @@ TEST_CASE("bad input: overlapping tensor offsets", "[cli][bad-input]") {
 
 TEST_CASE("bad input: dtype x shape disagrees with byte length", "[cli][bad-input]") {
   TempDir dir("llmft-bad");
-  const fs::path file = fs::path(dir.path()) / "x.safetensors";
+  const fs::path file = dir.path / "x.safetensors";
   write_raw_safetensors(file, R"({"weird.weight":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8);
   require_one_line_error({"inspect", file.string()}, {"x.safetensors", "weird.weight"});
 }
 
 TEST_CASE("bad input: index names a missing shard", "[cli][bad-input]") {
   TempDir dir("llmft-bad");
-  const fs::path model = fs::path(dir.path()) / "m";
+  const fs::path model = dir.path / "m";
   write_tiny_checkpoint(model);
   nlohmann::json index = {{"metadata", {{"total_size", 0}}}, {"weight_map", nlohmann::json::object()}};
   index["weight_map"]["model.embed_tokens.weight"] = "model-00001-of-00002.safetensors";
@@ -140,9 +140,9 @@ TEST_CASE("bad input: index names a missing shard", "[cli][bad-input]") {
 
 TEST_CASE("bad input: shard path escaping the model directory", "[cli][bad-input]") {
   TempDir dir("llmft-bad");
-  const fs::path model = fs::path(dir.path()) / "m";
+  const fs::path model = dir.path / "m";
   write_tiny_checkpoint(model);
-  fs::rename(model / "model.safetensors", fs::path(dir.path()) / "outside.safetensors");
+  fs::rename(model / "model.safetensors", dir.path / "outside.safetensors");
   nlohmann::json index = {{"metadata", {{"total_size", 0}}}, {"weight_map", nlohmann::json::object()}};
   index["weight_map"]["model.embed_tokens.weight"] = "../outside.safetensors";
   write_text(model / "model.safetensors.index.json", index.dump());
@@ -151,7 +151,7 @@ TEST_CASE("bad input: shard path escaping the model directory", "[cli][bad-input
 
 TEST_CASE("bad input: config.json missing a required field", "[cli][bad-input]") {
   TempDir dir("llmft-bad");
-  const fs::path model = fs::path(dir.path()) / "m";
+  const fs::path model = dir.path / "m";
   write_tiny_checkpoint(model);
   nlohmann::json config = tiny_config_json();
   config.erase("num_hidden_layers");
@@ -161,7 +161,7 @@ TEST_CASE("bad input: config.json missing a required field", "[cli][bad-input]")
 
 TEST_CASE("bad input: config.json with an unknown architecture", "[cli][bad-input]") {
   TempDir dir("llmft-bad");
-  const fs::path model = fs::path(dir.path()) / "m";
+  const fs::path model = dir.path / "m";
   write_tiny_checkpoint(model);
   nlohmann::json config = tiny_config_json();
   config["architectures"] = {"GPTNeoXForCausalLM"};
@@ -171,7 +171,7 @@ TEST_CASE("bad input: config.json with an unknown architecture", "[cli][bad-inpu
 
 TEST_CASE("bad input: malformed config.json", "[cli][bad-input]") {
   TempDir dir("llmft-bad");
-  const fs::path model = fs::path(dir.path()) / "m";
+  const fs::path model = dir.path / "m";
   write_tiny_checkpoint(model);
   write_text(model / "config.json", "{\"hidden_size\": 8,");
   require_one_line_error({"inspect", model.string()}, {"config.json"});
@@ -179,7 +179,7 @@ TEST_CASE("bad input: malformed config.json", "[cli][bad-input]") {
 
 TEST_CASE("bad input: a tensor of the wrong shape", "[cli][bad-input]") {
   TempDir dir("llmft-bad");
-  const fs::path model = fs::path(dir.path()) / "m";
+  const fs::path model = dir.path / "m";
   write_tiny_checkpoint(model, "model.layers.0.mlp.up_proj.weight", {16, 4});
   require_one_line_error({"inspect", model.string()},
                          {"model.layers.0.mlp.up_proj.weight", "[16, 4]", "[16, 8]"});
@@ -209,7 +209,7 @@ TEST_CASE("bad input: truncated GGUF", "[cli][bad-input][gguf]") {
   const auto model = llmft::io::find_default_model();
   REQUIRE(model.has_value());
   TempDir dir("llmft-bad");
-  const fs::path file = fs::path(dir.path()) / "cut.gguf";
+  const fs::path file = dir.path / "cut.gguf";
   fs::copy_file(*model, file);
   fs::resize_file(file, 4096);  // inside the tokenizer metadata
   require_one_line_error({"inspect", file.string()}, {"cut.gguf", "bytes left in the file"});
@@ -217,10 +217,10 @@ TEST_CASE("bad input: truncated GGUF", "[cli][bad-input][gguf]") {
 
 TEST_CASE("bad input: convert refuses a non-GGUF input and a non-empty output", "[cli][bad-input][gguf]") {
   TempDir dir("llmft-bad");
-  const fs::path model = fs::path(dir.path()) / "m";
+  const fs::path model = dir.path / "m";
   write_tiny_checkpoint(model);
-  require_one_line_error({"convert", model.string(), "--out", dir.path() + "/o"}, {"expects a .gguf file"});
+  require_one_line_error({"convert", model.string(), "--out", dir.path.string() + "/o"}, {"expects a .gguf file"});
   require_one_line_error({"convert", "smollm2-135m", "--out", model.string()}, {model.string(), "not empty"});
-  require_one_line_error({"convert", "smollm2-135m", "--out", dir.path() + "/o2", "--dtype", "int3"},
+  require_one_line_error({"convert", "smollm2-135m", "--out", dir.path.string() + "/o2", "--dtype", "int3"},
                          {"--dtype", "int3"});
 }

@@ -53,10 +53,10 @@ std::string read_file(const fs::path& p) {
 TEST_CASE("smollm2: GGUF logits and token ids equal transformers' own GGUF load", "[smollm2][gguf][parity]") {
   test::TempDir dir("llmft-smollm2");
   const fs::path gguf = smollm2_path();
-  run_or_fail(kPython + " " + kScript + " reference --gguf '" + gguf.string() + "' --out '" + dir.path() +
+  run_or_fail(kPython + " " + kScript + " reference --gguf '" + gguf.string() + "' --out '" + dir.path.string() +
               "' >/dev/null 2>&1");
-  const auto prompts = nlohmann::json::parse(read_file(fs::path(dir.path()) / "smollm2_prompts.json"));
-  const auto reference = io::SafetensorsFile::open(fs::path(dir.path()) / "smollm2_reference.safetensors");
+  const auto prompts = nlohmann::json::parse(read_file(dir.path / "smollm2_prompts.json"));
+  const auto reference = io::SafetensorsFile::open(dir.path / "smollm2_reference.safetensors");
 
   const auto file = io::GgufFile::open(gguf);
   const auto tokenizer = data::load_gguf_tokenizer(file);
@@ -85,7 +85,7 @@ TEST_CASE("smollm2: llmft convert writes a directory transformers loads with the
           "[smollm2][gguf][convert]") {
   test::TempDir dir("llmft-convert");
   const fs::path gguf = smollm2_path();
-  const fs::path out = fs::path(dir.path()) / "hf";
+  const fs::path out = dir.path / "hf";
   const auto result = test::run_llmft({"convert", gguf.string(), "--out", out.string(), "--dtype", "fp32"});
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
@@ -105,10 +105,10 @@ TEST_CASE("smollm2: llmft convert writes a directory transformers loads with the
     const auto ids = tokenizer->encode(text, /*add_special=*/false);
     cases.push_back({{"text", text}, {"ids", ids}});
   }
-  const fs::path ids_json = fs::path(dir.path()) / "ids.json";
+  const fs::path ids_json = dir.path / "ids.json";
   std::ofstream(ids_json) << cases.dump();
 
-  const fs::path report_path = fs::path(dir.path()) / "report.json";
+  const fs::path report_path = dir.path / "report.json";
   run_or_fail(kPython + " " + kScript + " check-converted --gguf '" + gguf.string() + "' --hf '" + out.string() +
               "' --ids '" + ids_json.string() + "' > '" + report_path.string() + "' 2>/dev/null");
   const auto report = nlohmann::json::parse(read_file(report_path));

@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 namespace llmft::test {
@@ -16,12 +15,6 @@ std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += (c == '\'') ? std::string("'\\''") : std::string(1, c);
   return out + "'";
-}
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 }  // namespace
 
@@ -35,8 +28,8 @@ std::vector<std::string> CliResult::err_lines() const {
 
 CliResult run_llmft(const std::vector<std::string>& args) {
   TempDir dir("llmft-cli");
-  const fs::path out = fs::path(dir.path()) / "stdout";
-  const fs::path err = fs::path(dir.path()) / "stderr";
+  const fs::path out = dir.path / "stdout";
+  const fs::path err = dir.path / "stderr";
   std::string command = shell_quote(LLMFT_BINARY);
   // Appended piecewise: GCC 12 at -O3 misreports operator+ chains here (-Wstringop-overflow).
   for (const auto& a : args) {
@@ -50,25 +43,9 @@ CliResult run_llmft(const std::vector<std::string>& args) {
   const int status = std::system(command.c_str());
   CliResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = read_all(out);
-  result.err = read_all(err);
+  result.out = read_file_bytes(out);
+  result.err = read_file_bytes(err);
   return result;
-}
-
-TempDir::TempDir(const std::string& prefix) {
-  std::random_device rd;
-  for (;;) {
-    fs::path candidate = fs::temp_directory_path() / (prefix + "-" + std::to_string(rd()));
-    if (fs::create_directory(candidate)) {
-      path_ = candidate.string();
-      return;
-    }
-  }
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  fs::remove_all(path_, ignored);
 }
 
 }  // namespace llmft::test

@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/temp_dir.h"
+
 namespace llmft::test {
 
 struct CliResult {
@@ -14,18 +16,5 @@ struct CliResult {
 };
 
 CliResult run_llmft(const std::vector<std::string>& args);
-
-// A fresh empty directory under the system temp dir, removed when the object dies.
-class TempDir {
- public:
-  explicit TempDir(const std::string& prefix);
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 }  // namespace llmft::test

@@ -10,34 +10,15 @@
 
 #include "io/error.h"
 #include "tests/support/catch.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace llmft::io;
 using Catch::Matchers::Contains;
+using llmft::test::TempDir;
 
 namespace {
 
-// A fresh directory under the system temp dir, removed with everything in it.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() /
-           ("llmft-atomic-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::size_t count_entries(const fs::path& dir) {
   std::size_t n = 0;
@@ -48,17 +29,17 @@ std::size_t count_entries(const fs::path& dir) {
 }  // namespace
 
 TEST_CASE("write_file_atomically creates and replaces a file, leaving no temporary behind", "[io][atomic]") {
-  TempDir tmp;
+  TempDir tmp("llmft-atomic");
   const fs::path target = tmp.path / "out.json";
   write_file_atomically(target, "first");
-  REQUIRE(read_all(target) == "first");
+  REQUIRE(llmft::test::read_file_bytes(target) == "first");
   write_file_atomically(target, std::string("second\0with nul", 15));
-  REQUIRE(read_all(target) == std::string("second\0with nul", 15));
+  REQUIRE(llmft::test::read_file_bytes(target) == std::string("second\0with nul", 15));
   REQUIRE(count_entries(tmp.path) == 1);
 }
 
 TEST_CASE("an uncommitted writer removes its temporary and leaves the old file intact", "[io][atomic]") {
-  TempDir tmp;
+  TempDir tmp("llmft-atomic");
   const fs::path target = tmp.path / "weights.bin";
   write_file_atomically(target, "old contents");
   {
@@ -67,11 +48,11 @@ TEST_CASE("an uncommitted writer removes its temporary and leaves the old file i
     REQUIRE(count_entries(tmp.path) == 2);  // target + temporary
   }
   REQUIRE(count_entries(tmp.path) == 1);
-  REQUIRE(read_all(target) == "old contents");
+  REQUIRE(llmft::test::read_file_bytes(target) == "old contents");
 }
 
 TEST_CASE("writer streams several writes and refuses use after commit", "[io][atomic]") {
-  TempDir tmp;
+  TempDir tmp("llmft-atomic");
   const fs::path target = tmp.path / "a.bin";
   AtomicFileWriter writer(target);
   REQUIRE_FALSE(fs::exists(target));  // nothing visible before commit
@@ -83,13 +64,13 @@ TEST_CASE("writer streams several writes and refuses use after commit", "[io][at
   }
   writer.write(nullptr, 0);
   writer.commit();
-  REQUIRE(read_all(target) == expected);
+  REQUIRE(llmft::test::read_file_bytes(target) == expected);
   REQUIRE_THROWS_WITH(writer.write("x", 1), Contains(target.string()));
   REQUIRE_THROWS_WITH(writer.commit(), Contains(target.string()));
 }
 
 TEST_CASE("writer errors name the target file", "[io][atomic]") {
-  TempDir tmp;
+  TempDir tmp("llmft-atomic");
   const fs::path in_missing_dir = tmp.path / "no-such-dir" / "model.safetensors";
   REQUIRE_THROWS_AS(AtomicFileWriter(in_missing_dir), llmft::Error);
   REQUIRE_THROWS_WITH(AtomicFileWriter(in_missing_dir),
@@ -97,7 +78,7 @@ TEST_CASE("writer errors name the target file", "[io][atomic]") {
 }
 
 TEST_CASE("a failing write (file size limit, like a full disk) names the file and the cause", "[io][atomic]") {
-  TempDir tmp;
+  TempDir tmp("llmft-atomic");
   const fs::path target = tmp.path / "big.bin";
   write_file_atomically(target, "previous");
 
@@ -125,6 +106,6 @@ TEST_CASE("a failing write (file size limit, like a full disk) names the file an
   std::signal(SIGXFSZ, saved_handler);
 
   REQUIRE_THAT(message, Contains(target.string()) && Contains("File too large"));
-  REQUIRE(read_all(target) == "previous");
+  REQUIRE(llmft::test::read_file_bytes(target) == "previous");
   REQUIRE(count_entries(tmp.path) == 1);
 }

@@ -13,26 +13,15 @@
 
 #include "io/error.h"
 #include "tests/support/catch.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace llmft::io;
 using Catch::Matchers::Contains;
+using llmft::test::TempDir;
 using Json = nlohmann::json;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("llmft-hfckpt-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 Json read_json(const fs::path& p) {
   std::ifstream in(p);
@@ -75,7 +64,7 @@ fs::path make_sharded_dir(const fs::path& dir, const Json& weight_map) {
 }  // namespace
 
 TEST_CASE("hf checkpoint below the shard limit is one model.safetensors", "[io][hf_checkpoint]") {
-  TempDir tmp;
+  TempDir tmp("llmft-hfckpt");
   const auto tensors = float_tensors({4, 6, 2});
   write_hf_checkpoint(tmp.path, tensors, 1 << 20);
   REQUIRE(fs::exists(tmp.path / "model.safetensors"));
@@ -104,7 +93,7 @@ TEST_CASE("hf checkpoint below the shard limit is one model.safetensors", "[io][
 }
 
 TEST_CASE("hf checkpoint above the shard limit is sharded with HF naming and an index", "[io][hf_checkpoint]") {
-  TempDir tmp;
+  TempDir tmp("llmft-hfckpt");
   // Bytes: 16, 16, 32, 400 (over the limit: own shard), 8, 24 with a 40-byte limit →
   // [t0 t1] [t2] [t3] [t4 t5]; total 496.
   const auto tensors = float_tensors({4, 4, 8, 100, 2, 6});
@@ -143,7 +132,7 @@ TEST_CASE("hf checkpoint above the shard limit is sharded with HF naming and an 
 }
 
 TEST_CASE("hf checkpoint sharding matches huggingface_hub's greedy packing", "[io][hf_checkpoint][python]") {
-  TempDir tmp;
+  TempDir tmp("llmft-hfckpt");
   const std::vector<int64_t> numels = {10, 30, 25, 5, 40, 1, 1, 60, 3};  // none over the limit
   const uint64_t limit = 60 * 4;
   write_hf_checkpoint(tmp.path, float_tensors(numels), limit);
@@ -179,7 +168,7 @@ print(json.dumps(split.tensor_to_filename, sort_keys=True))
 }
 
 TEST_CASE("hf checkpoint index may not point outside the model directory", "[io][hf_checkpoint]") {
-  TempDir tmp;
+  TempDir tmp("llmft-hfckpt");
   const fs::path dir = tmp.path / "model";
   write_safetensors(tmp.path / "x.safetensors", {{"x", torch::ones({2})}});  // a file outside `dir`
 
@@ -199,7 +188,7 @@ TEST_CASE("hf checkpoint index may not point outside the model directory", "[io]
 }
 
 TEST_CASE("hf checkpoint index must agree with its shards", "[io][hf_checkpoint]") {
-  TempDir tmp;
+  TempDir tmp("llmft-hfckpt");
   const fs::path dir = tmp.path / "model";
 
   auto index = make_sharded_dir(dir, {{"x", "a.safetensors"}, {"y", "b.safetensors"}});
@@ -228,7 +217,7 @@ TEST_CASE("hf checkpoint index must agree with its shards", "[io][hf_checkpoint]
 }
 
 TEST_CASE("hf checkpoint reports malformed indexes and missing weights", "[io][hf_checkpoint]") {
-  TempDir tmp;
+  TempDir tmp("llmft-hfckpt");
   const fs::path dir = tmp.path / "model";
   fs::create_directories(dir);
   REQUIRE_THAT(open_error(dir), Contains(dir.string()) && Contains("model.safetensors") &&
@@ -252,7 +241,7 @@ TEST_CASE("hf checkpoint reports malformed indexes and missing weights", "[io][h
 }
 
 TEST_CASE("hf checkpoint writer refuses a name given twice across shards", "[io][hf_checkpoint]") {
-  TempDir tmp;
+  TempDir tmp("llmft-hfckpt");
   std::vector<NamedTensor> tensors = float_tensors({4, 4});
   tensors[1].name = "t0";
   REQUIRE_THROWS_WITH(write_hf_checkpoint(tmp.path, tensors, 16), Contains("'t0'") && Contains("twice"));

@@ -10,6 +10,7 @@
 #include "model/hf_config.h"
 #include "model/load.h"
 #include "tests/support/catch.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/tiny_llama.h"
 
 using namespace llmft;
@@ -17,15 +18,6 @@ using namespace llmft::model;
 using Catch::Matchers::Contains;
 
 namespace {
-
-struct TempDir {
-  std::filesystem::path path;
-  explicit TempDir(const std::string& name) : path(std::filesystem::temp_directory_path() / name) {
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 std::vector<io::NamedTensor> state_of(LlamaForCausalLMImpl& model) {
   std::vector<io::NamedTensor> out;
@@ -46,7 +38,7 @@ LlamaForCausalLM save_random(const std::filesystem::path& dir, const LlamaConfig
 }  // namespace
 
 TEST_CASE("load_pretrained: directory, sharded, single file, dtype conversion", "[model][load]") {
-  TempDir tmp("llmft_test_model_load");
+  llmft::test::TempDir tmp("llmft_test_model_load");
   LlamaConfig config = testing::tiny_config(Architecture::Qwen2);
   config.tie_word_embeddings = true;
   LlamaForCausalLM saved = save_random(tmp.path, config, /*max_shard=*/8000);  // several shards
@@ -75,7 +67,7 @@ TEST_CASE("load_pretrained: directory, sharded, single file, dtype conversion", 
   CHECK(torch::allclose(fp32.model->forward({ids}).logits, saved->forward({ids}).logits));
 
   SECTION("a single .safetensors file reads config.json beside it") {
-    TempDir single("llmft_test_model_load_single");
+    llmft::test::TempDir single("llmft_test_model_load_single");
     save_random(single.path, config);
     const auto file = single.path / "model.safetensors";
     REQUIRE(std::filesystem::exists(file));
@@ -84,7 +76,7 @@ TEST_CASE("load_pretrained: directory, sharded, single file, dtype conversion", 
 }
 
 TEST_CASE("load_pretrained without config.json names it", "[model][load]") {
-  TempDir tmp("llmft_test_model_load_noconfig");
+  llmft::test::TempDir tmp("llmft_test_model_load_noconfig");
   save_random(tmp.path, testing::tiny_config());
   std::filesystem::remove(tmp.path / "config.json");
   CHECK_THROWS_WITH(load_pretrained(tmp.path, at::kFloat, at::kCPU),
@@ -92,7 +84,7 @@ TEST_CASE("load_pretrained without config.json names it", "[model][load]") {
 }
 
 TEST_CASE("check_checkpoint lists every missing, unexpected and misshapen tensor", "[model][load]") {
-  TempDir tmp("llmft_test_model_load_bad");
+  llmft::test::TempDir tmp("llmft_test_model_load_bad");
   const LlamaConfig config = testing::tiny_config();
   LlamaForCausalLM model(config);
   testing::randomize(*model, 3);
@@ -140,7 +132,7 @@ TEST_CASE("check_checkpoint lists every missing, unexpected and misshapen tensor
 }
 
 TEST_CASE("an untied checkpoint needs lm_head; a tied one may carry it", "[model][load]") {
-  TempDir tmp("llmft_test_model_load_head");
+  llmft::test::TempDir tmp("llmft_test_model_load_head");
   LlamaConfig config = testing::tiny_config();
   save_random(tmp.path, config);  // untied: has lm_head.weight
   const auto checkpoint = io::HfCheckpoint::open(tmp.path);

@@ -15,33 +15,15 @@
 #include "io/error.h"
 #include "io/mapped_file.h"
 #include "tests/support/catch.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace llmft::io;
 using Catch::Matchers::Contains;
+using llmft::test::TempDir;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() /
-           ("llmft-safetensors-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // A file laid out by hand: 8-byte little-endian length, header text, data bytes.
 void write_raw(const fs::path& p, const std::string& header, const std::string& data, uint64_t header_len) {
@@ -121,7 +103,7 @@ std::string expect_error(const fs::path& file) {
 }  // namespace
 
 TEST_CASE("safetensors round-trips every dtype with exact values, shapes, order and metadata", "[io][safetensors]") {
-  TempDir tmp;
+  TempDir tmp("llmft-safetensors");
   const fs::path file = tmp.path / "all.safetensors";
   const auto tensors = reference_tensors();
   const std::map<std::string, std::string> metadata = {{"format", "pt"}, {"note", "round trip ✓"}};
@@ -149,13 +131,13 @@ TEST_CASE("safetensors round-trips every dtype with exact values, shapes, order 
 }
 
 TEST_CASE("safetensors writer lays out the header as the format requires", "[io][safetensors]") {
-  TempDir tmp;
+  TempDir tmp("llmft-safetensors");
   const fs::path file = tmp.path / "layout.safetensors";
   // A transposed (non-contiguous) input must be written in logical row-major order.
   const auto base = torch::arange(6, torch::kFloat).reshape({2, 3});
   write_safetensors(file, {{"b", base.t()}, {"a", torch::ones({3}, torch::kShort)}}, {{"format", "pt"}});
 
-  const std::string bytes = read_all(file);
+  const std::string bytes = llmft::test::read_file_bytes(file);
   uint64_t header_len = 0;
   std::memcpy(&header_len, bytes.data(), 8);
   REQUIRE(header_len % 8 == 0);
@@ -170,13 +152,13 @@ TEST_CASE("safetensors writer lays out the header as the format requires", "[io]
   REQUIRE(torch::equal(SafetensorsFile::open(file).tensor("b"), base.t()));
 
   write_safetensors(file, {{"x", torch::ones({1})}});  // no metadata → no __metadata__ key
-  const std::string plain = read_all(file);
+  const std::string plain = llmft::test::read_file_bytes(file);
   REQUIRE(plain.find("__metadata__") == std::string::npos);
   REQUIRE(SafetensorsFile::open(file).metadata().empty());
 }
 
 TEST_CASE("safetensors tensors are zero-copy views that keep the mapping alive", "[io][safetensors]") {
-  TempDir tmp;
+  TempDir tmp("llmft-safetensors");
   const fs::path file = tmp.path / "view.safetensors";
   const auto expected = torch::arange(1024, torch::kFloat).reshape({32, 32});
   write_safetensors(file, {{"w", expected}, {"b", torch::arange(7, torch::kLong)}});
@@ -196,7 +178,7 @@ TEST_CASE("safetensors tensors are zero-copy views that keep the mapping alive",
 }
 
 TEST_CASE("safetensors data misaligned by the header is copied into an aligned tensor", "[io][safetensors]") {
-  TempDir tmp;
+  TempDir tmp("llmft-safetensors");
   const fs::path file = tmp.path / "odd.safetensors";
   const std::string header = R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";  // 55 bytes
   REQUIRE(header.size() % 4 != 0);
@@ -211,7 +193,7 @@ TEST_CASE("safetensors data misaligned by the header is copied into an aligned t
 }
 
 TEST_CASE("safetensors files written by our writer load in the Python reference", "[io][safetensors][python]") {
-  TempDir tmp;
+  TempDir tmp("llmft-safetensors");
   const fs::path file = tmp.path / "ours.safetensors";
   write_safetensors(file, reference_tensors(), {{"format", "pt"}, {"origin", "llmft"}});
   const fs::path script = tmp.path / "check.py";
@@ -237,7 +219,7 @@ print("ok")
 }
 
 TEST_CASE("safetensors files written by the Python reference load here", "[io][safetensors][python]") {
-  TempDir tmp;
+  TempDir tmp("llmft-safetensors");
   const fs::path file = tmp.path / "theirs.safetensors";
   const fs::path script = tmp.path / "save.py";
   std::ofstream(script) << kPythonReference << R"PY(
@@ -263,7 +245,7 @@ save_file(expected, sys.argv[1], metadata={"format": "pt", "origin": "python"})
 }
 
 TEST_CASE("safetensors rejects files too short for their header", "[io][safetensors]") {
-  TempDir tmp;
+  TempDir tmp("llmft-safetensors");
   const fs::path file = tmp.path / "bad.safetensors";
 
   std::ofstream(file, std::ios::binary) << "abcde";
@@ -284,7 +266,7 @@ TEST_CASE("safetensors rejects files too short for their header", "[io][safetens
 }
 
 TEST_CASE("safetensors rejects malformed header JSON", "[io][safetensors]") {
-  TempDir tmp;
+  TempDir tmp("llmft-safetensors");
   const fs::path file = tmp.path / "bad.safetensors";
   write_raw(file, R"({"w": {"dtype": "F32", )", "");
   REQUIRE_THAT(expect_error(file), Contains(file.string()) && Contains("not valid JSON"));
@@ -304,7 +286,7 @@ TEST_CASE("safetensors rejects malformed header JSON", "[io][safetensors]") {
 }
 
 TEST_CASE("safetensors rejects unknown dtypes and bad shapes, naming the tensor", "[io][safetensors]") {
-  TempDir tmp;
+  TempDir tmp("llmft-safetensors");
   const fs::path file = tmp.path / "bad.safetensors";
   write_raw(file, R"({"layer.w": {"dtype": "F8_E4M3", "shape": [4], "data_offsets": [0, 4]}})", std::string(4, '\0'));
   REQUIRE_THAT(expect_error(file), Contains(file.string()) && Contains("'layer.w'") && Contains("F8_E4M3"));
@@ -322,7 +304,7 @@ TEST_CASE("safetensors rejects unknown dtypes and bad shapes, naming the tensor"
 
 TEST_CASE("safetensors rejects offsets that disagree with dtype and shape or leave the data section",
           "[io][safetensors]") {
-  TempDir tmp;
+  TempDir tmp("llmft-safetensors");
   const fs::path file = tmp.path / "bad.safetensors";
   write_raw(file, R"({"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}})", std::string(8, '\0'));
   REQUIRE_THAT(expect_error(file), Contains(file.string()) && Contains("'w'") && Contains("needs 12"));
@@ -338,7 +320,7 @@ TEST_CASE("safetensors rejects offsets that disagree with dtype and shape or lea
 }
 
 TEST_CASE("safetensors rejects overlapping tensors, holes and trailing bytes", "[io][safetensors]") {
-  TempDir tmp;
+  TempDir tmp("llmft-safetensors");
   const fs::path file = tmp.path / "bad.safetensors";
   write_raw(file,
             R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},)"
@@ -375,7 +357,7 @@ TEST_CASE("safetensors rejects overlapping tensors, holes and trailing bytes", "
 }
 
 TEST_CASE("safetensors rejects a tensor name given twice and bad metadata", "[io][safetensors]") {
-  TempDir tmp;
+  TempDir tmp("llmft-safetensors");
   const fs::path file = tmp.path / "bad.safetensors";
   write_raw(file,
             R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},)"
@@ -394,7 +376,7 @@ TEST_CASE("safetensors rejects a tensor name given twice and bad metadata", "[io
 }
 
 TEST_CASE("safetensors open names the file when it cannot be read", "[io][safetensors]") {
-  TempDir tmp;
+  TempDir tmp("llmft-safetensors");
   const fs::path missing = tmp.path / "missing.safetensors";
   REQUIRE_THAT(expect_error(missing), Contains(missing.string()) && Contains("No such file"));
   REQUIRE_THAT(expect_error(tmp.path), Contains(tmp.path.string()) && Contains("directory"));
@@ -408,7 +390,7 @@ TEST_CASE("safetensors open names the file when it cannot be read", "[io][safete
 }
 
 TEST_CASE("safetensors writer refuses duplicate names and unsupported dtypes before writing", "[io][safetensors]") {
-  TempDir tmp;
+  TempDir tmp("llmft-safetensors");
   const fs::path file = tmp.path / "out.safetensors";
   auto error_of = [&](const std::vector<NamedTensor>& tensors) -> std::string {
     try {
@@ -428,13 +410,13 @@ TEST_CASE("safetensors writer refuses duplicate names and unsupported dtypes bef
 }
 
 TEST_CASE("safetensors open survives corrupted bytes: it loads or throws llmft::Error", "[io][safetensors]") {
-  TempDir tmp;
+  TempDir tmp("llmft-safetensors");
   const fs::path good = tmp.path / "good.safetensors";
   write_safetensors(good, {{"a", torch::arange(6, torch::kFloat).reshape({2, 3})},
                            {"b", torch::arange(3, torch::kShort)},
                            {"c", torch::zeros({0})}},
                     {{"format", "pt"}});
-  const std::string original = read_all(good);
+  const std::string original = llmft::test::read_file_bytes(good);
   const fs::path file = tmp.path / "mutated.safetensors";
   std::mt19937 rng(1234);
   int rejected = 0;
