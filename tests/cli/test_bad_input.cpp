@@ -20,7 +20,7 @@
 namespace fs = std::filesystem;
 using llmft::test::run_llmft;
 using llmft::test::TempDir;
-using Catch::Matchers::Contains;
+using llmft::test::Contains;
 
 namespace {
 

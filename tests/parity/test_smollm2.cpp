@@ -127,9 +127,9 @@ TEST_CASE("smollm2: llmft inspect reads the bundled default by its alias", "[smo
   const auto result = test::run_llmft({"inspect", "smollm2-135m"});
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
-  CHECK_THAT(result.out, Catch::Matchers::Contains("GGUF v3"));
-  CHECK_THAT(result.out, Catch::Matchers::Contains("Q4_1"));
-  CHECK_THAT(result.out, Catch::Matchers::Contains("model.layers.29.self_attn.q_proj.weight"));
-  CHECK_THAT(result.out, Catch::Matchers::Contains("tied embeddings yes"));
-  CHECK_THAT(result.out, Catch::Matchers::Contains("consistency: OK"));
+  CHECK_THAT(result.out, llmft::test::Contains("GGUF v3"));
+  CHECK_THAT(result.out, llmft::test::Contains("Q4_1"));
+  CHECK_THAT(result.out, llmft::test::Contains("model.layers.29.self_attn.q_proj.weight"));
+  CHECK_THAT(result.out, llmft::test::Contains("tied embeddings yes"));
+  CHECK_THAT(result.out, llmft::test::Contains("consistency: OK"));
 }

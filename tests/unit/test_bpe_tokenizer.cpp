@@ -16,7 +16,7 @@
 #include "tests/support/catch.h"
 
 using namespace llmft::data;
-using Catch::Matchers::Contains;
+using llmft::test::Contains;
 
 namespace {
 

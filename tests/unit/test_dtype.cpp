@@ -18,5 +18,5 @@ TEST_CASE("compute dtype parsing names the option on error", "[io][dtype]") {
   REQUIRE(parse_compute_dtype("bf16", "--dtype") == c10::ScalarType::BFloat16);
   REQUIRE(parse_compute_dtype("float32", "--dtype") == c10::ScalarType::Float);
   REQUIRE_THROWS_WITH(parse_compute_dtype("int4", "model.dtype"),
-                      Catch::Matchers::Contains("model.dtype") && Catch::Matchers::Contains("int4"));
+                      llmft::test::Contains("model.dtype") && llmft::test::Contains("int4"));
 }

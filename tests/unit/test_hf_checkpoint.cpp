@@ -17,7 +17,7 @@
 
 namespace fs = std::filesystem;
 using namespace llmft::io;
-using Catch::Matchers::Contains;
+using llmft::test::Contains;
 using llmft::test::TempDir;
 using Json = nlohmann::json;
 

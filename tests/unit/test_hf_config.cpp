@@ -11,7 +11,7 @@
 
 using namespace llmft::model;
 using nlohmann::json;
-using Catch::Matchers::Contains;
+using llmft::test::Contains;
 
 namespace {
 

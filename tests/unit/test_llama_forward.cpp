@@ -15,7 +15,7 @@
 using namespace llmft::model;
 using llmft::testing::randomize;
 using llmft::testing::tiny_config;
-using Catch::Matchers::Contains;
+using llmft::test::Contains;
 using torch::indexing::Slice;
 #if LLMFT_CATCH2_V3
 using Catch::Approx;

@@ -15,7 +15,7 @@
 
 using namespace llmft;
 using namespace llmft::model;
-using Catch::Matchers::Contains;
+using llmft::test::Contains;
 
 namespace {
 
