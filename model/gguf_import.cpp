@@ -1,6 +1,5 @@
 #include "model/gguf_import.h"
 
-#include <regex>
 
 #include <ATen/ATen.h>
 
@@ -75,12 +74,19 @@ std::optional<std::string> hf_name_for_gguf(const std::string& gguf_name) {
   if (gguf_name == "token_embd.weight") return "model.embed_tokens.weight";
   if (gguf_name == "output_norm.weight") return "model.norm.weight";
   if (gguf_name == "output.weight") return "lm_head.weight";
-  static const std::regex block(R"(blk\.(\d+)\.([a-z_]+)\.(weight|bias))");
-  std::smatch m;
-  if (!std::regex_match(gguf_name, m, block)) return std::nullopt;
+  // "blk.<N>.<part>.<weight|bias>"
+  const std::string prefix = "blk.";
+  if (gguf_name.rfind(prefix, 0) != 0) return std::nullopt;
+  const std::size_t layer_end = gguf_name.find('.', prefix.size());
+  const std::size_t kind_start = gguf_name.rfind('.');
+  if (layer_end == std::string::npos || layer_end == prefix.size() || kind_start <= layer_end) return std::nullopt;
+  const std::string layer = gguf_name.substr(prefix.size(), layer_end - prefix.size());
+  if (layer.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  const std::string part = gguf_name.substr(layer_end + 1, kind_start - layer_end - 1);
+  const std::string kind = gguf_name.substr(kind_start + 1);
+  if (kind != "weight" && kind != "bias") return std::nullopt;
   for (const auto& row : kBlockNames)
-    if (m[2] == row.gguf)
-      return "model.layers." + m[1].str() + "." + row.hf + "." + m[3].str();
+    if (part == row.gguf) return "model.layers." + layer + "." + row.hf + "." + kind;
   return std::nullopt;
 }
 
