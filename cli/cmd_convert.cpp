@@ -19,6 +19,7 @@
 #include "io/model_locator.h"
 #include "model/gguf_import.h"
 #include "model/hf_config.h"
+#include "model/load.h"
 #include "model/tensor_table.h"
 
 namespace llmft::cli {
@@ -77,21 +78,17 @@ int run_convert(const ConvertOptions& options) {
   config.torch_dtype = hf_dtype_name(dtype);
   const data::BpeVocab vocab = data::read_gguf_bpe_vocab(gguf);  // validates before any weight work
 
-  // Every tensor in the expected table's order (embedding, layers, norm, lm_head).
-  std::map<std::string, model::GgufTensorMapping> by_name;
-  for (const auto& m : model::map_gguf_tensors(gguf)) by_name.emplace(m.hf_name, m);
+  // Checked against the architecture's table (all problems at once), then written in the table's
+  // order (embedding, layers, norm, lm_head) rather than the file's.
+  const std::vector<model::GgufTensorMapping> mappings = model::map_gguf_tensors(gguf);
+  model::require_no_problems(input.string(), config, model::check_gguf_tensors(config, mappings));
+  std::map<std::string, const model::GgufTensorMapping*> by_name;
+  for (const auto& m : mappings) by_name.emplace(m.hf_name, &m);
   std::vector<io::NamedTensor> tensors;
   for (const auto& expected : model::expected_tensors(config)) {
     auto it = by_name.find(expected.name);
-    if (it == by_name.end()) {
-      if (expected.optional) continue;
-      throw Error(input.string() + ": missing tensor for " + expected.name);
-    }
-    at::Tensor t = model::load_gguf_tensor(gguf, it->second, config, dtype);
-    if (t.sizes().vec() != expected.shape)
-      throw Error(input.string() + ": tensor " + it->second.info->name + " has shape " + format_shape(t.sizes().vec()) +
-                  ", expected " + format_shape(expected.shape) + " for " + expected.name);
-    tensors.push_back({expected.name, std::move(t)});
+    if (it == by_name.end()) continue;  // only optional tensors can be absent after the check
+    tensors.push_back({expected.name, model::load_gguf_tensor(gguf, *it->second, config, dtype)});
   }
   io::write_hf_checkpoint(out, tensors, max_shard_bytes, {{"format", "pt"}});
 

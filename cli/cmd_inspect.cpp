@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/format.h"
+#include "io/shape_text.h"
 #include "cli/inspect_gguf.h"
 #include "io/model_locator.h"
 #include "io/error.h"
@@ -66,12 +67,11 @@ int run_inspect(const InspectOptions& options) {
   const fs::path path = io::resolve_model_path(options.path);
   if (path.extension() == ".gguf") return inspect_gguf(path);
   const io::HfCheckpoint checkpoint = io::HfCheckpoint::open(path);
-  const fs::path model_dir = fs::is_directory(path) ? path : path.parent_path();
 
   std::cout << "checkpoint: " << path.string() << "\n";
   std::cout << "format: safetensors, " << checkpoint.shards().size() << " file(s)\n";
 
-  const fs::path config_path = model_dir / "config.json";
+  const fs::path config_path = model::config_json_beside(path);
   std::optional<model::LlamaConfig> config;
   if (fs::exists(config_path)) {
     config = model::load_hf_config(config_path);
@@ -114,7 +114,7 @@ int run_inspect(const InspectOptions& options) {
   std::vector<std::vector<std::string>> rows = {{"name", "shape", "dtype", "file"}};
   for (const auto& name : names) {
     const io::TensorInfo& info = checkpoint.info(name);
-    rows.push_back({name, format_shape(info.shape), std::string(io::dtype_name(info.dtype)),
+    rows.push_back({name, io::shape_text(info.shape), std::string(io::dtype_name(info.dtype)),
                     checkpoint.shard_of(name).filename().string()});
   }
   std::cout << format_table(rows);

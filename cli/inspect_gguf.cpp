@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli/format.h"
+#include "io/shape_text.h"
 #include "io/gguf.h"
 #include "model/gguf_import.h"
 #include "model/load.h"
@@ -71,7 +72,7 @@ int inspect_gguf(const std::filesystem::path& path) {
     type_usage[type].first += 1;
     type_usage[type].second += t.nbytes;
     total_params += t.numel();
-    rows.push_back({t.name, format_shape(t.torch_shape()), type, format_bytes(t.nbytes),
+    rows.push_back({t.name, io::shape_text(t.torch_shape()), type, format_bytes(t.nbytes),
                     model::hf_name_for_gguf(t.name).value_or("(none)")});
   }
   std::cout << "parameters: " << format_count(total_params) << " (" << format_short_count(total_params) << ")\n";
@@ -88,10 +89,7 @@ int inspect_gguf(const std::filesystem::path& path) {
             << ", layers " << config.num_hidden_layers << ", heads " << config.num_attention_heads << "/"
             << config.num_key_value_heads << ", head_dim " << config.head_dim << ", vocab " << config.vocab_size
             << ", tied embeddings " << (config.tie_word_embeddings ? "yes" : "no") << ")\n";
-  std::vector<model::AvailableTensor> available;
-  for (const auto& m : model::map_gguf_tensors(gguf))
-    available.push_back({m.hf_name, m.info->torch_shape(), m.info->name, io::ggml_type_name(m.info->type), true});
-  const auto problems = model::check_tensors(config, available);
+  const auto problems = model::check_gguf_tensors(config, model::map_gguf_tensors(gguf));
   if (problems.empty()) {
     std::cout << "consistency: OK\n";
     return 0;

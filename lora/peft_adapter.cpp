@@ -1,4 +1,5 @@
 #include "lora/peft_adapter.h"
+#include "io/shape_text.h"
 
 #include <cmath>
 #include <fstream>
@@ -21,12 +22,6 @@ using Json = nlohmann::json;
 // The PEFT release whose adapter_config.json layout this reproduces key for key. PEFT reads the
 // value only to warn when a file comes from a newer release than the one installed.
 constexpr const char* kPeftFormatVersion = "0.21.2";
-
-std::string shape_str(at::IntArrayRef shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
 
 // lora_alpha is an int in PEFT's LoraConfig: write 16, not 16.0, when it is whole.
 Json number(double v) {
@@ -200,8 +195,8 @@ LoraOptions load_peft_adapter(const std::filesystem::path& dir, model::LlamaForC
       if (!info) throw Error(where + "missing tensor " + key);
       at::Tensor& param = std::string(which) == "lora_A" ? m.module->lora_A->weight : m.module->lora_B->weight;
       if (info->shape != param.sizes().vec()) {
-        throw Error(where + "tensor " + key + " has shape " + shape_str(info->shape) + ", the model expects " +
-                    shape_str(param.sizes()));
+        throw Error(where + "tensor " + key + " has shape " + io::shape_text(info->shape) + ", the model expects " +
+                    io::shape_text(param.sizes()));
       }
     }
   }

@@ -1,4 +1,5 @@
 #include "model/llama.h"
+#include "io/shape_text.h"
 
 #include "io/error.h"
 #include "model/attention_mask.h"
@@ -8,25 +9,19 @@ namespace {
 
 constexpr int64_t kIgnoreIndex = -100;
 
-std::string shape_text(const at::Tensor& t) {
-  std::string text = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) text += (i ? ", " : "") + std::to_string(t.size(i));
-  return text + "]";
-}
-
 // Rejects inputs whose shapes do not fit input_ids [B, T], naming the tensor.
 void check_args(const ForwardArgs& args) {
   const at::Tensor& ids = args.input_ids;
   if (!ids.defined() || ids.dim() != 2 || ids.size(1) == 0)
     throw Error("forward: input_ids must be [batch, seq_len] with seq_len > 0, got " +
-                (ids.defined() ? shape_text(ids) : std::string("nothing")));
+                (ids.defined() ? io::shape_text(ids.sizes()) : std::string("nothing")));
   if (at::isFloatingType(ids.scalar_type()) || ids.scalar_type() == at::kBool)
     throw Error("forward: input_ids must hold integer token ids");
   const int64_t B = ids.size(0), T = ids.size(1);
   auto same_as_ids = [&](const std::optional<at::Tensor>& t, const char* name) {
     if (t && (t->dim() != 2 || t->size(0) != B || t->size(1) != T))
-      throw Error(std::string("forward: ") + name + " must be " + shape_text(ids) + " like input_ids, got " +
-                  shape_text(*t));
+      throw Error(std::string("forward: ") + name + " must be " + io::shape_text(ids.sizes()) + " like input_ids, got " +
+                  io::shape_text(t->sizes()));
   };
   same_as_ids(args.attention_mask, "attention_mask");
   same_as_ids(args.labels, "labels");
@@ -34,7 +29,7 @@ void check_args(const ForwardArgs& args) {
     const at::Tensor& p = *args.position_ids;
     if (p.dim() != 2 || (p.size(0) != B && p.size(0) != 1) || p.size(1) != T)
       throw Error("forward: position_ids must be [" + std::to_string(B) + " or 1, " + std::to_string(T) +
-                  "], got " + shape_text(p));
+                  "], got " + io::shape_text(p.sizes()));
   }
 }
 

@@ -1,4 +1,5 @@
 #include "model/load.h"
+#include "io/shape_text.h"
 
 #include <map>
 
@@ -8,12 +9,6 @@
 
 namespace llmft::model {
 namespace {
-
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
-}
 
 // Older conversions saved the rotary inverse frequencies; they are derived from the config, so
 // they are neither needed nor an error (transformers ignores them too).
@@ -36,6 +31,21 @@ void require_matching(const LlamaConfig& config, const io::HfCheckpoint& checkpo
   require_no_problems(checkpoint.root().string(), config, check_checkpoint(config, checkpoint));
 }
 
+// Copies every table tensor into its parameter; `checkpoint` must already have passed
+// check_checkpoint for the model's config.
+void copy_checked_weights(LlamaForCausalLMImpl& model, const io::HfCheckpoint& checkpoint) {
+  const LlamaConfig& config = model.config();
+  torch::NoGradGuard no_grad;
+  auto params = model.named_parameters(/*recurse=*/true);
+  for (const ExpectedTensor& t : expected_tensors(config)) {
+    if (!loads_from_checkpoint(config, t) || !checkpoint.contains(t.name)) continue;
+    at::Tensor* param = params.find(t.name);
+    if (param == nullptr) throw Error("model has no parameter " + t.name + " (expected by the tensor table)");
+    // copy_ converts dtype and device from the read-only mmap view; no full second copy is made.
+    param->copy_(checkpoint.tensor(t.name));
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> check_tensors(const LlamaConfig& config, const std::vector<AvailableTensor>& available) {
@@ -48,7 +58,7 @@ std::vector<std::string> check_tensors(const LlamaConfig& config, const std::vec
 
   for (const ExpectedTensor& t : table) {
     if (present.count(t.name)) continue;
-    if (!t.optional) problems.push_back("missing tensor " + t.name + " " + shape_text(t.shape));
+    if (!t.optional) problems.push_back("missing tensor " + t.name + " " + io::shape_text(t.shape));
   }
   for (const AvailableTensor& a : available) {
     const std::string where = " in " + a.location;
@@ -58,8 +68,8 @@ std::vector<std::string> check_tensors(const LlamaConfig& config, const std::vec
       continue;
     }
     if (a.shape != it->second->shape)
-      problems.push_back("tensor " + a.name + where + " has shape " + shape_text(a.shape) + ", expected " +
-                         shape_text(it->second->shape));
+      problems.push_back("tensor " + a.name + where + " has shape " + io::shape_text(a.shape) + ", expected " +
+                         io::shape_text(it->second->shape));
     if (!a.floating)
       problems.push_back("tensor " + a.name + where + " has dtype " + a.dtype_name +
                          ", expected a floating-point type");
@@ -89,24 +99,18 @@ void require_no_problems(const std::string& source, const LlamaConfig& config,
 }
 
 void load_weights(LlamaForCausalLMImpl& model, const io::HfCheckpoint& checkpoint) {
-  const LlamaConfig& config = model.config();
-  require_matching(config, checkpoint);
+  require_matching(model.config(), checkpoint);
+  copy_checked_weights(model, checkpoint);
+}
 
-  torch::NoGradGuard no_grad;
-  auto params = model.named_parameters(/*recurse=*/true);
-  for (const ExpectedTensor& t : expected_tensors(config)) {
-    if (!loads_from_checkpoint(config, t) || !checkpoint.contains(t.name)) continue;
-    at::Tensor* param = params.find(t.name);
-    if (param == nullptr) throw Error("model has no parameter " + t.name + " (expected by the tensor table)");
-    // copy_ converts dtype and device from the read-only mmap view; no full second copy is made.
-    param->copy_(checkpoint.tensor(t.name));
-  }
+std::filesystem::path config_json_beside(const std::filesystem::path& weights) {
+  const std::filesystem::path dir = std::filesystem::is_directory(weights) ? weights : weights.parent_path();
+  return (dir.empty() ? std::filesystem::path(".") : dir) / "config.json";
 }
 
 LoadedModel load_pretrained(const std::filesystem::path& path, c10::ScalarType dtype, c10::Device device) {
   if (path.extension() == ".gguf") return load_gguf(path, dtype, device);
-  const std::filesystem::path dir = std::filesystem::is_directory(path) ? path : path.parent_path();
-  const std::filesystem::path config_path = (dir.empty() ? std::filesystem::path(".") : dir) / "config.json";
+  const std::filesystem::path config_path = config_json_beside(path);
   if (!std::filesystem::exists(config_path))
     throw Error(config_path.string() + ": config.json not found (it must sit beside the weights)");
   LlamaConfig config = load_hf_config(config_path);
@@ -114,7 +118,7 @@ LoadedModel load_pretrained(const std::filesystem::path& path, c10::ScalarType d
   const io::HfCheckpoint checkpoint = io::HfCheckpoint::open(path);
   require_matching(config, checkpoint);  // before allocating the model
   LlamaForCausalLM model(config, dtype, device);
-  load_weights(*model, checkpoint);
+  copy_checked_weights(*model, checkpoint);
   return LoadedModel{std::move(config), std::move(model)};
 }
 

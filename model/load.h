@@ -6,6 +6,7 @@
 
 #include "io/hf_checkpoint.h"
 #include "model/config.h"
+#include "model/gguf_import.h"
 #include "model/llama.h"
 
 namespace llmft::model {
@@ -35,6 +36,9 @@ std::vector<std::string> check_checkpoint(const LlamaConfig& config, const io::H
 // tensor into its parameter, converting dtype and device on the way (peak extra memory: one tensor).
 void load_weights(LlamaForCausalLMImpl& model, const io::HfCheckpoint& checkpoint);
 
+// config.json of a model directory, or the one beside a single .safetensors file.
+std::filesystem::path config_json_beside(const std::filesystem::path& weights);
+
 struct LoadedModel {
   LlamaConfig config;
   LlamaForCausalLM model;
@@ -42,6 +46,11 @@ struct LoadedModel {
 
 // A .gguf file (model/load_gguf.cpp), a model directory (config.json + model.safetensors or
 // shards), or one .safetensors file with config.json beside it. Parameters are created in `dtype` on `device` and filled by copy.
+// Every problem of a GGUF file's mapped tensors (model/gguf_import.h) against `config`'s table,
+// each located as "<gguf name> (<ggml type>)".
+std::vector<std::string> check_gguf_tensors(const LlamaConfig& config,
+                                            const std::vector<GgufTensorMapping>& mappings);
+
 // A llama.cpp GGUF file: config from its metadata, tensors dequantized into `dtype`.
 LoadedModel load_gguf(const std::filesystem::path& gguf_file, c10::ScalarType dtype, c10::Device device);
 

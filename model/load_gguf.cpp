@@ -11,17 +11,22 @@
 
 namespace llmft::model {
 
+std::vector<std::string> check_gguf_tensors(const LlamaConfig& config,
+                                            const std::vector<GgufTensorMapping>& mappings) {
+  std::vector<AvailableTensor> available;
+  for (const GgufTensorMapping& m : mappings) {
+    const std::string type = io::ggml_type_name(m.info->type);
+    // Quantized types all dequantize to floating point; an unsupported one fails by name at load.
+    available.push_back({m.hf_name, m.info->torch_shape(), m.info->name + " (" + type + ")", type, true});
+  }
+  return check_tensors(config, available);
+}
+
 LoadedModel load_gguf(const std::filesystem::path& path, c10::ScalarType dtype, c10::Device device) {
   const io::GgufFile gguf = io::GgufFile::open(path);
   LlamaConfig config = config_from_gguf(gguf);
   const std::vector<GgufTensorMapping> mappings = map_gguf_tensors(gguf);
-
-  std::vector<AvailableTensor> available;
-  for (const GgufTensorMapping& m : mappings)
-    available.push_back({m.hf_name, m.info->torch_shape(),
-                         m.info->name + " (" + io::ggml_type_name(m.info->type) + ")", io::ggml_type_name(m.info->type),
-                         true});
-  require_no_problems(path.string(), config, check_tensors(config, available));
+  require_no_problems(path.string(), config, check_gguf_tensors(config, mappings));
 
   LlamaForCausalLM model(config, dtype, device);
   torch::NoGradGuard no_grad;

@@ -43,11 +43,6 @@ void run_or_fail(const std::string& command) {
   REQUIRE(std::system(command.c_str()) == 0);
 }
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 }  // namespace
 
 TEST_CASE("smollm2: GGUF logits and token ids equal transformers' own GGUF load", "[smollm2][gguf][parity]") {
@@ -55,7 +50,7 @@ TEST_CASE("smollm2: GGUF logits and token ids equal transformers' own GGUF load"
   const fs::path gguf = smollm2_path();
   run_or_fail(kPython + " " + kScript + " reference --gguf '" + gguf.string() + "' --out '" + dir.path.string() +
               "' >/dev/null 2>&1");
-  const auto prompts = nlohmann::json::parse(read_file(dir.path / "smollm2_prompts.json"));
+  const auto prompts = nlohmann::json::parse(test::read_file_bytes(dir.path / "smollm2_prompts.json"));
   const auto reference = io::SafetensorsFile::open(dir.path / "smollm2_reference.safetensors");
 
   const auto file = io::GgufFile::open(gguf);
@@ -111,7 +106,7 @@ TEST_CASE("smollm2: llmft convert writes a directory transformers loads with the
   const fs::path report_path = dir.path / "report.json";
   run_or_fail(kPython + " " + kScript + " check-converted --gguf '" + gguf.string() + "' --hf '" + out.string() +
               "' --ids '" + ids_json.string() + "' > '" + report_path.string() + "' 2>/dev/null");
-  const auto report = nlohmann::json::parse(read_file(report_path));
+  const auto report = nlohmann::json::parse(test::read_file_bytes(report_path));
   INFO(report.dump(2));
   CHECK(report["token_mismatch_count"] == 0);
   CHECK(report["logits_max_abs"].get<double>() <= kRelativeLogitTolerance * report["logits_scale"].get<double>());
