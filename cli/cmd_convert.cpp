@@ -11,6 +11,7 @@
 #include "cli/format.h"
 #include "data/gguf_vocab.h"
 #include "data/hf_tokenizer_export.h"
+#include "recipes/model_export.h"
 #include "io/atomic_file.h"
 #include "io/dtype.h"
 #include "io/error.h"
@@ -92,16 +93,8 @@ int run_convert(const ConvertOptions& options) {
   }
   io::write_hf_checkpoint(out, tensors, max_shard_bytes, {{"format", "pt"}});
 
-  nlohmann::json config_json = model::to_hf_config_json(config);
-  io::write_file_atomically(out / "config.json", config_json.dump(2) + "\n");
-  nlohmann::json generation = {{"_from_model_config", true}};
-  if (config.bos_token_id) generation["bos_token_id"] = *config.bos_token_id;
-  if (!config.eos_token_ids.empty()) generation["eos_token_id"] = config.eos_token_ids.front();
-  if (vocab.specials.pad_id) generation["pad_token_id"] = *vocab.specials.pad_id;
-  io::write_file_atomically(out / "generation_config.json", generation.dump(2) + "\n");
-  io::write_file_atomically(out / "tokenizer.json", data::hf_tokenizer_json(vocab).dump(2) + "\n");
-  io::write_file_atomically(out / "tokenizer_config.json",
-                            data::hf_tokenizer_config_json(vocab, config.max_position_embeddings).dump(2) + "\n");
+  io::write_file_atomically(out / "config.json", model::to_hf_config_json(config).dump(2) + "\n");
+  recipes::write_tokenizer_files(out, input, config);
 
   int64_t params = 0;
   for (const auto& t : tensors) params += t.tensor.numel();

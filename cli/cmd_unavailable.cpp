@@ -19,10 +19,6 @@ void add_unavailable(CLI::App& app, const std::string& name, const std::string& 
 }
 }  // namespace
 
-void add_train_command(CLI::App& app) {
-  add_unavailable(app, "train", "Fine-tune a model (LoRA or full) from a YAML recipe",
-                  "llmft train configs/quickstart.yaml train.lr=1e-4 lora.rank=8");
-}
 void add_merge_command(CLI::App& app) {
   add_unavailable(app, "merge", "Fold a LoRA adapter into the base weights",
                   "llmft merge --base path/to/model --adapter out/adapter --out merged");

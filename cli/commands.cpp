@@ -33,6 +33,16 @@ int run_selected(CLI::App& app) {
   return 2;
 }
 
+namespace {
+std::vector<std::string>& stored_command_line() {
+  static std::vector<std::string> args;
+  return args;
+}
+}  // namespace
+
+void set_command_line(int argc, char** argv) { stored_command_line().assign(argv, argv + argc); }
+const std::vector<std::string>& command_line() { return stored_command_line(); }
+
 std::string version_text() {
   std::ostringstream out;
   out << "llmft " << LLMFT_VERSION << "\n"

@@ -3,6 +3,7 @@
 // subcommand, its options and a callback stored in the registry; run_selected() runs the one given.
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -16,6 +17,9 @@ void set_runner(CLI::App* sub, CommandRunner runner);
 void register_commands(CLI::App& app);
 int run_selected(CLI::App& app);
 std::string version_text();
+// argv as given, kept for run records (run.json).
+void set_command_line(int argc, char** argv);
+const std::vector<std::string>& command_line();
 
 void add_train_command(CLI::App& app);
 void add_merge_command(CLI::App& app);

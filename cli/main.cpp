@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
       "  llmft generate --model merged --prompt \"Hello\"\n"
       "Run 'llmft <command> --help' for a command's options.");
 
+  llmft::cli::set_command_line(argc, argv);
   llmft::cli::register_commands(app);
 
   try {

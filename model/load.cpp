@@ -108,6 +108,21 @@ std::filesystem::path config_json_beside(const std::filesystem::path& weights) {
   return (dir.empty() ? std::filesystem::path(".") : dir) / "config.json";
 }
 
+LlamaConfig check_pretrained(const std::filesystem::path& path) {
+  if (path.extension() == ".gguf") {
+    const io::GgufFile gguf = io::GgufFile::open(path);
+    LlamaConfig config = config_from_gguf(gguf);
+    require_no_problems(path.string(), config, check_gguf_tensors(config, map_gguf_tensors(gguf)));
+    return config;
+  }
+  const std::filesystem::path config_path = config_json_beside(path);
+  if (!std::filesystem::exists(config_path))
+    throw Error(config_path.string() + ": config.json not found (it must sit beside the weights)");
+  LlamaConfig config = load_hf_config(config_path);
+  require_matching(config, io::HfCheckpoint::open(path));
+  return config;
+}
+
 LoadedModel load_pretrained(const std::filesystem::path& path, c10::ScalarType dtype, c10::Device device) {
   if (path.extension() == ".gguf") return load_gguf(path, dtype, device);
   const std::filesystem::path config_path = config_json_beside(path);

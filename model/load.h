@@ -54,6 +54,10 @@ std::vector<std::string> check_gguf_tensors(const LlamaConfig& config,
 // A llama.cpp GGUF file: config from its metadata, tensors dequantized into `dtype`.
 LoadedModel load_gguf(const std::filesystem::path& gguf_file, c10::ScalarType dtype, c10::Device device);
 
+// The config of the model at `path` (as load_pretrained accepts it), with every tensor checked against
+// it, without loading or allocating any weight: for dry runs. Throws llmft::Error listing problems.
+LlamaConfig check_pretrained(const std::filesystem::path& path);
+
 LoadedModel load_pretrained(const std::filesystem::path& model_dir_or_safetensors_file, c10::ScalarType dtype,
                             c10::Device device);
 

@@ -74,6 +74,8 @@ struct TrainSection {
   std::optional<double> warmup_ratio = 0.03;
   double max_grad_norm = 1.0;  // 0 disables clipping
   bool activation_checkpointing = true;
+  // method: full with bf16/fp16 weights: keep fp32 master copies in the optimizer (no lost updates).
+  bool fp32_master_weights = true;
   int64_t seed = 42;
 };
 

@@ -353,6 +353,7 @@ std::vector<Field> build_fields() {
       LLMFT_FIELD(train, warmup_ratio),
       LLMFT_FIELD(train, max_grad_norm),
       LLMFT_FIELD(train, activation_checkpointing),
+      LLMFT_FIELD(train, fp32_master_weights),
       LLMFT_FIELD(train, seed),
       LLMFT_FIELD(output, dir),
       LLMFT_FIELD(output, save_every_steps),

@@ -190,7 +190,7 @@ TEST_CASE("bad input: a path that does not exist", "[cli][bad-input]") {
 }
 
 TEST_CASE("cli: unbuilt subcommands say so and exit 2", "[cli]") {
-  for (const char* name : {"train", "merge", "eval", "generate"}) {
+  for (const char* name : {"merge", "eval", "generate"}) {
     const auto result = run_llmft({name});
     REQUIRE(result.exit_code == 2);
     REQUIRE_THAT(result.err, Contains("not yet available"));

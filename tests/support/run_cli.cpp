@@ -1,6 +1,12 @@
 #include "tests/support/run_cli.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <cstdlib>
 #include <filesystem>
@@ -42,6 +48,53 @@ CliResult run_llmft(const std::vector<std::string>& args) {
   command += shell_quote(err.string());
   const int status = std::system(command.c_str());
   CliResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = read_file_bytes(out);
+  result.err = read_file_bytes(err);
+  return result;
+}
+
+CliResult run_llmft_and_signal(const std::vector<std::string>& args, const std::string& wait_for, int signal,
+                               double timeout_seconds) {
+  TempDir dir("llmft-cli");
+  const fs::path out = dir.path / "stdout";
+  const fs::path err = dir.path / "stderr";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    int in_fd = open("/dev/null", O_RDONLY);
+    int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(in_fd, 0);
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    std::vector<std::string> argv_storage{LLMFT_BINARY};
+    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_storage) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  CliResult result;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
+  bool signalled = false;
+  int status = 0;
+  while (true) {
+    pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (!signalled && read_file_bytes(err).find(wait_for) != std::string::npos) {
+      kill(pid, signal);
+      signalled = true;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      result.out = read_file_bytes(out);
+      result.err = read_file_bytes(err);
+      return result;  // exit_code -1
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.out = read_file_bytes(out);
   result.err = read_file_bytes(err);

@@ -17,4 +17,10 @@ struct CliResult {
 
 CliResult run_llmft(const std::vector<std::string>& args);
 
+// Starts llmft, waits until `wait_for` appears in its stderr, sends `signal` to it, and waits for it
+// to exit (as a user pressing Ctrl-C would). Fails with exit_code -1 if `wait_for` never appears
+// within timeout_seconds (the process is then killed).
+CliResult run_llmft_and_signal(const std::vector<std::string>& args, const std::string& wait_for, int signal,
+                               double timeout_seconds = 120);
+
 }  // namespace llmft::test

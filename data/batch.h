@@ -1,0 +1,34 @@
+#pragma once
+// What the training loop consumes: tokenized examples and padded micro-batches of them.
+// Shapes: B sequences per micro-batch, T = the longest example in the batch (dynamic padding).
+#include <cstdint>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace llmft::data {
+
+// Label value the loss ignores, as in PyTorch's cross_entropy and HF.
+inline constexpr int32_t kIgnoreIndex = -100;
+
+// One example after templating, tokenization and truncation. labels[i] is the target for position
+// i before the causal shift (HF convention: labels == input_ids where supervised, -100 elsewhere).
+struct TokenizedSample {
+  std::vector<int32_t> input_ids;
+  std::vector<int32_t> labels;  // same length as input_ids
+  int64_t supervised_tokens() const;  // labels != -100 after the shift (positions 1..n-1)
+};
+
+struct Batch {
+  at::Tensor input_ids;       // [B, T] int64, right-padded with the pad id
+  at::Tensor labels;          // [B, T] int64, -100 on padding and masked prompt tokens
+  at::Tensor attention_mask;  // [B, T] int64, 1 = token, 0 = padding
+  int64_t supervised_tokens = 0;  // targets the loss counts: labels[:, 1:] != -100
+  int64_t tokens = 0;             // real (non-padding) tokens
+};
+
+// Right-pads `samples` to the longest one. pad_id fills input_ids (its value never matters: the
+// attention mask hides it and its label is -100).
+Batch collate(const std::vector<const TokenizedSample*>& samples, int32_t pad_id);
+
+}  // namespace llmft::data

@@ -1,0 +1,57 @@
+#pragma once
+// Dataset files -> tokenized training examples with prompt masking.
+// Records are JSON objects, one per line (JSONL) or in a top-level JSON array, read as a stream.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "data/batch.h"
+#include "data/tokenizer.h"
+
+namespace llmft::data {
+
+enum class RecordFormat {
+  kText,      // {"text": "..."}: every token supervised
+  kAlpaca,    // {"instruction", "input" (optional), "output"}: output supervised
+  kChat,      // {"messages": [{"role": "system"|"user"|"assistant", "content"}, ...]}
+  kShareGpt,  // {"conversations": [{"from": "system"|"human"|"gpt", "value"}, ...]}
+};
+
+struct DatasetOptions {
+  std::filesystem::path path;
+  RecordFormat format = RecordFormat::kChat;
+  // "auto": the tokenizer's own chat template when it is a known one (chat/sharegpt), the Alpaca
+  // prompt for alpaca, nothing for text. Otherwise a template name (see chat_template.h).
+  std::string template_name = "auto";
+  int64_t max_seq_len = 2048;  // longer examples are truncated from the right
+  bool train_on_prompt = false;
+};
+
+struct DatasetStats {
+  int64_t records = 0;            // records read
+  int64_t truncated = 0;          // examples cut to max_seq_len
+  int64_t dropped = 0;            // examples left without any supervised token (after truncation)
+  int64_t tokens = 0;             // over kept examples
+  int64_t supervised_tokens = 0;  // over kept examples
+};
+
+struct TokenizedDataset {
+  std::vector<TokenizedSample> samples;  // file order
+  DatasetStats stats;
+  std::string template_used;   // the resolved template name ("chatml", "alpaca", "none", ...)
+  std::string content_sha256;  // of the raw file bytes: recorded in run.json, keys caches
+};
+
+// Throws llmft::Error naming the file, line (and column for malformed JSON) and field.
+TokenizedDataset load_dataset(const DatasetOptions& options, const Tokenizer& tokenizer);
+
+// Deterministic held-out split: a seeded shuffle of the indices, the first round(fraction * n)
+// (at least 1, leaving at least 1) go to eval; both keep file order. fraction in (0, 1).
+struct SplitDataset {
+  TokenizedDataset train;
+  TokenizedDataset eval;
+};
+SplitDataset split_for_eval(TokenizedDataset dataset, double fraction, uint64_t seed);
+
+}  // namespace llmft::data

@@ -1,0 +1,48 @@
+#pragma once
+// Micro-batches over a tokenized dataset: shuffled per epoch from the seed, deterministic, and
+// resumable from a cursor saved in a checkpoint (training resumes exactly where it stopped).
+#include <cstdint>
+#include <vector>
+
+#include "data/batch.h"
+
+namespace llmft::data {
+
+struct LoaderCursor {
+  int64_t epoch = 0;     // epochs completed
+  int64_t position = 0;  // samples of this epoch's permutation already handed out
+  bool operator==(const LoaderCursor&) const = default;
+};
+
+class BatchLoader {
+ public:
+  // `samples` must outlive the loader. The last partial batch of an epoch is dropped so every batch
+  // has batch_size examples (with fewer samples than batch_size: throws llmft::Error).
+  BatchLoader(const std::vector<TokenizedSample>& samples, int64_t batch_size, uint64_t seed, int32_t pad_id,
+              bool shuffle = true);
+
+  Batch next();  // moves to the next epoch when this one is exhausted
+  int64_t batches_per_epoch() const;
+  LoaderCursor cursor() const { return cursor_; }
+  void seek(const LoaderCursor& cursor);  // throws llmft::Error when out of range
+
+  // The permutation of epoch `epoch`: a Fisher-Yates shuffle driven by a SplitMix64 stream seeded
+  // from (seed, epoch), identical on every platform (std::shuffle's algorithm is not specified).
+  std::vector<int64_t> epoch_order(int64_t epoch) const;
+
+ private:
+  const std::vector<TokenizedSample>& samples_;
+  int64_t batch_size_;
+  uint64_t seed_;
+  int32_t pad_id_;
+  bool shuffle_;
+  LoaderCursor cursor_;
+  std::vector<int64_t> order_;  // permutation of cursor_.epoch
+  int64_t order_epoch_ = -1;
+};
+
+// Every example once, in order, in batches of batch_size (the last one may be smaller): for eval.
+std::vector<Batch> sequential_batches(const std::vector<TokenizedSample>& samples, int64_t batch_size,
+                                      int32_t pad_id, int64_t max_batches = 0);
+
+}  // namespace llmft::data

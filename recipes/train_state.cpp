@@ -1,0 +1,136 @@
+#include "recipes/train_state.h"
+
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "io/atomic_file.h"
+#include "io/error.h"
+#include "io/safetensors.h"
+#include "lora/peft_adapter.h"
+#include "model/hf_config.h"
+#include "train/rng_state.h"
+
+namespace llmft::recipes {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kOptimizerFile = "optimizer.safetensors";
+constexpr const char* kRngFile = "rng_state.safetensors";
+constexpr const char* kStateFile = "trainer_state.json";
+constexpr const char* kModelFile = "model.safetensors";
+
+std::map<std::string, at::Tensor> read_all(const fs::path& path) {
+  if (!fs::exists(path)) throw Error(path.string() + ": missing from the checkpoint");
+  io::SafetensorsFile file = io::SafetensorsFile::open(path);
+  std::map<std::string, at::Tensor> out;
+  for (const auto& info : file.tensors()) out.emplace(info.name, file.tensor(info.name).clone());
+  return out;
+}
+
+nlohmann::json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path.string() + ": missing from the checkpoint");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& err) {
+    throw Error(path.string() + ": not valid JSON: " + err.what());
+  }
+}
+
+void flatten(const nlohmann::json& j, const std::string& prefix, std::map<std::string, nlohmann::json>& out) {
+  if (j.is_object()) {
+    for (const auto& [key, value] : j.items()) flatten(value, prefix.empty() ? key : prefix + "." + key, out);
+  } else {
+    out[prefix] = j;
+  }
+}
+
+}  // namespace
+
+void write_checkpoint_files(const fs::path& dir, TrainingSetup& setup, const train::AdamW& optimizer,
+                            const TrainerState& state) {
+  if (setup.lora) {
+    lora::save_peft_adapter(dir, *setup.model, *setup.lora, setup.recipe.model.path);
+  } else {
+    std::vector<io::NamedTensor> weights;
+    for (const auto& item : setup.model->named_parameters(/*recurse=*/true)) weights.push_back({item.key(), item.value()});
+    io::write_safetensors(dir / kModelFile, weights, {{"format", "pt"}});
+    io::write_file_atomically(dir / "config.json", model::to_hf_config_json(setup.config).dump(2) + "\n");
+  }
+  io::write_safetensors(dir / kOptimizerFile, optimizer.state_tensors());
+  io::write_safetensors(dir / kRngFile, train::capture_rng_state(setup.device));
+  nlohmann::json j = {{"format", 1},
+                      {"step", state.step},
+                      {"total_steps", setup.plan.total_steps},
+                      {"cursor", {{"epoch", state.cursor.epoch}, {"position", state.cursor.position}}},
+                      {"micro_step", state.micro_step},
+                      {"tokens_seen", state.tokens_seen},
+                      {"elapsed_seconds", state.elapsed_seconds},
+                      {"recipe", state.recipe}};
+  io::write_file_atomically(dir / kStateFile, j.dump(2) + "\n");
+}
+
+TrainerState read_checkpoint_files(const fs::path& dir, TrainingSetup& setup, train::AdamW& optimizer) {
+  const fs::path state_path = dir / kStateFile;
+  nlohmann::json j = read_json(state_path);
+  TrainerState state;
+  try {
+    state.step = j.at("step").get<int64_t>();
+    state.cursor.epoch = j.at("cursor").at("epoch").get<int64_t>();
+    state.cursor.position = j.at("cursor").at("position").get<int64_t>();
+    state.micro_step = j.at("micro_step").get<int64_t>();
+    state.tokens_seen = j.at("tokens_seen").get<int64_t>();
+    state.elapsed_seconds = j.at("elapsed_seconds").get<double>();
+    state.recipe = j.at("recipe");
+  } catch (const nlohmann::json::exception& err) {
+    throw Error(state_path.string() + ": " + err.what());
+  }
+  if (state.micro_step != 0) throw Error(state_path.string() + ": checkpoint taken inside an accumulation window");
+
+  if (setup.lora) {
+    lora::load_peft_adapter(dir, *setup.model);
+  } else {
+    auto weights = read_all(dir / kModelFile);
+    torch::NoGradGuard no_grad;
+    for (auto& item : setup.model->named_parameters(/*recurse=*/true)) {
+      auto it = weights.find(item.key());
+      if (it == weights.end()) throw Error((dir / kModelFile).string() + ": missing tensor " + item.key());
+      if (it->second.sizes() != item.value().sizes() || it->second.scalar_type() != item.value().scalar_type()) {
+        throw Error((dir / kModelFile).string() + ": tensor " + item.key() + " does not match the model");
+      }
+      item.value().copy_(it->second);
+    }
+  }
+  optimizer.load_state(read_all(dir / kOptimizerFile), (dir / kOptimizerFile).string());
+  return state;
+}
+
+void restore_checkpoint_rng(const fs::path& dir, c10::Device device) {
+  train::restore_rng_state(read_all(dir / kRngFile), device, (dir / kRngFile).string());
+}
+
+std::vector<std::string> incompatible_recipe_keys(const nlohmann::json& saved, const nlohmann::json& current) {
+  std::map<std::string, nlohmann::json> a, b;
+  flatten(saved, "", a);
+  flatten(current, "", b);
+  auto ignored = [](const std::string& key) {
+    return key.starts_with("output.") || key.starts_with("eval.") || key == "train.max_steps" ||
+           key == "train.epochs";
+  };
+  std::set<std::string> keys;
+  for (const auto& [k, v] : a) keys.insert(k);
+  for (const auto& [k, v] : b) keys.insert(k);
+  std::vector<std::string> out;
+  for (const auto& key : keys) {
+    if (ignored(key)) continue;
+    auto ia = a.find(key), ib = b.find(key);
+    if (ia == a.end() || ib == b.end() || ia->second != ib->second) {
+      out.push_back(key + " (" + (ia == a.end() ? "unset" : ia->second.dump()) + " in the checkpoint, " +
+                    (ib == b.end() ? "unset" : ib->second.dump()) + " now)");
+    }
+  }
+  return out;
+}
+
+}  // namespace llmft::recipes

@@ -1,0 +1,272 @@
+#include "recipes/training_run.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+#include "data/loader.h"
+#include "io/atomic_file.h"
+#include "io/error.h"
+#include "lora/peft_adapter.h"
+#include "recipes/dry_run.h"
+#include "recipes/model_export.h"
+#include "recipes/recipe_config.h"
+#include "recipes/train_state.h"
+#include "train/accumulate.h"
+#include "train/checkpoint_store.h"
+#include "train/grad_clip.h"
+#include "train/loss_plot.h"
+#include "train/memory_usage.h"
+#include "train/metrics_log.h"
+#include "train/progress.h"
+#include "train/stop_signal.h"
+
+namespace llmft::recipes {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+std::string fixed(double value, int digits) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", digits, value);
+  return text;
+}
+
+// The command that continues this run, for the message printed when a run stops early.
+std::string resume_hint(const TrainCommand& command) {
+  std::string text = "llmft train " + command.recipe_path.string();
+  for (const auto& o : command.overrides) text += " " + o;
+  return text + " --resume";
+}
+
+fs::path choose_checkpoint(const TrainCommand& command, const fs::path& run_dir) {
+  if (!command.resume->empty()) {
+    fs::path dir = *command.resume;
+    if (!fs::is_directory(dir)) throw Error("--resume: " + dir.string() + ": no such checkpoint directory");
+    std::string problem = train::checkpoint_problem(dir);
+    if (!problem.empty()) throw Error("--resume: " + dir.string() + ": not a complete checkpoint: " + problem);
+    return dir;
+  }
+  auto latest = train::latest_checkpoint(run_dir);
+  if (!latest) {
+    throw Error("--resume: no complete checkpoint in " + run_dir.string() +
+                " (output.dir); start without --resume or name a checkpoint directory");
+  }
+  return latest->dir;
+}
+
+class Trainer {
+ public:
+  Trainer(const TrainCommand& command, TrainingSetup& setup)
+      : command_(command),
+        s_(setup),
+        run_dir_(setup.recipe.output.dir),
+        optimizer_(setup.trainable, adamw_options(setup)),
+        loader_(setup.train_data.samples, setup.recipe.train.batch_size, uint64_t(setup.recipe.train.seed), setup.pad_id),
+        progress_(stderr, isatty(STDERR_FILENO) != 0, setup.recipe.output.log_every_steps, 0) {
+    if (s_.eval_data) {
+      eval_batches_ = data::sequential_batches(s_.eval_data->samples, s_.recipe.train.batch_size, s_.pad_id,
+                                               s_.recipe.eval.max_batches);
+    }
+  }
+
+  int run() {
+    fs::create_directories(run_dir_);
+    state_.recipe = recipe_to_json(s_.recipe);
+    std::optional<int64_t> resumed_step;
+    if (command_.resume) {
+      fs::path checkpoint = choose_checkpoint(command_, run_dir_);
+      state_ = read_checkpoint_files(checkpoint, s_, optimizer_);
+      auto differences = incompatible_recipe_keys(state_.recipe, recipe_to_json(s_.recipe));
+      if (!differences.empty()) {
+        std::string list;
+        for (const auto& d : differences) list += (list.empty() ? "" : "; ") + d;
+        throw Error("--resume: " + checkpoint.string() + " was made with a different recipe: " + list);
+      }
+      state_.recipe = recipe_to_json(s_.recipe);
+      loader_.seek(state_.cursor);
+      resumed_step = state_.step;
+      progress_ = train::ProgressReporter(stderr, isatty(STDERR_FILENO) != 0, s_.recipe.output.log_every_steps,
+                                          state_.step);
+      progress_.message("resuming from " + checkpoint.string() + " at step " + std::to_string(state_.step) + "/" +
+                        std::to_string(s_.plan.total_steps));
+      restore_checkpoint_rng(checkpoint, s_.device);
+    } else {
+      if (auto existing = train::latest_checkpoint(run_dir_)) {
+        throw Error("output.dir: " + run_dir_.string() + " already holds a run (" + existing->dir.filename().string() +
+                    "); continue it with --resume, or choose another output.dir");
+      }
+      torch::manual_seed(uint64_t(s_.recipe.train.seed));
+    }
+    io::write_file_atomically(run_dir_ / "run.json", run_info_json(s_, command_.context).dump(2) + "\n");
+    metrics_.emplace(run_dir_ / "metrics.jsonl", resumed_step);
+    if (!resumed_step && !eval_batches_.empty()) evaluate("before training");
+
+    train::StopSignal stop;
+    const auto process_start = Clock::now();
+    const double elapsed_before = state_.elapsed_seconds;
+    while (state_.step < s_.plan.total_steps) {
+      train_one_step(elapsed_before + seconds_since(process_start));
+      bool eval_due = s_.recipe.eval.every_steps > 0 && state_.step % s_.recipe.eval.every_steps == 0 &&
+                      state_.step < s_.plan.total_steps;
+      if (eval_due && !eval_batches_.empty()) evaluate("step " + std::to_string(state_.step));
+      state_.elapsed_seconds = elapsed_before + seconds_since(process_start);
+      bool save_due = s_.recipe.output.save_every_steps > 0 && state_.step % s_.recipe.output.save_every_steps == 0 &&
+                      state_.step < s_.plan.total_steps;
+      if (stop.received() != 0) {
+        save_checkpoint();
+        progress_.finish();
+        std::fprintf(stderr, "llmft: stopped at step %lld/%lld; checkpoint saved. Resume with: %s\n",
+                     static_cast<long long>(state_.step), static_cast<long long>(s_.plan.total_steps),
+                     resume_hint(command_).c_str());
+        return stop.exit_code();
+      }
+      if (save_due) save_checkpoint();
+    }
+    state_.elapsed_seconds = elapsed_before + seconds_since(process_start);
+    if (!eval_batches_.empty()) evaluate("end of training");
+    save_checkpoint();
+    progress_.finish();
+    write_final_output();
+    train::write_loss_svg(run_dir_ / "loss.svg", train::loss_series_from_metrics(metrics_->path()));
+    print_summary();
+    return 0;
+  }
+
+ private:
+  static train::AdamWOptions adamw_options(const TrainingSetup& s) {
+    train::AdamWOptions o;
+    o.weight_decay = s.recipe.train.weight_decay;
+    o.beta1 = s.recipe.train.betas[0];
+    o.beta2 = s.recipe.train.betas[1];
+    o.eps = s.recipe.train.eps;
+    o.fp32_master_weights = !s.lora && s.recipe.train.fp32_master_weights && s.dtype != at::kFloat;
+    return o;
+  }
+
+  void train_one_step(double elapsed) {
+    const auto start = Clock::now();
+    std::vector<data::Batch> window;
+    window.reserve(size_t(s_.recipe.train.grad_accum_steps));
+    for (int64_t i = 0; i < s_.recipe.train.grad_accum_steps; ++i) window.push_back(loader_.next());
+    train::WindowResult result = train::forward_backward(*s_.model, window, s_.device);
+    std::vector<at::Tensor> params;
+    for (const auto& p : s_.trainable) params.push_back(p.param);
+    double grad_norm = train::clip_grad_norm(params, s_.recipe.train.max_grad_norm);
+    const int64_t step_number = state_.step + 1;
+    if (!std::isfinite(result.loss) || !std::isfinite(grad_norm)) {
+      optimizer_.zero_grad();
+      progress_.finish();
+      throw Error("step " + std::to_string(step_number) + ": " + (std::isfinite(result.loss) ? "gradient norm" : "loss") +
+                  " is not finite (loss " + std::to_string(result.loss) + ", grad norm " + std::to_string(grad_norm) +
+                  "); the weights were not updated. Likely causes: train.lr too high (" +
+                  std::to_string(s_.recipe.train.lr) + "), fp16 overflow (try model.dtype: bf16), or bad data");
+    }
+    double lr = train::scheduled_lr(to_schedule(s_.recipe.train.lr_scheduler), s_.recipe.train.lr, state_.step,
+                                    s_.plan.warmup_steps, s_.plan.total_steps);
+    optimizer_.step(lr);
+    optimizer_.zero_grad();
+    state_.step = step_number;
+    state_.cursor = loader_.cursor();
+    state_.tokens_seen += result.tokens;
+    const double step_seconds = seconds_since(start);
+    const double tokens_per_second = step_seconds > 0 ? double(result.tokens) / step_seconds : 0.0;
+    const uint64_t memory = train::peak_rss_bytes();
+    const double epoch = double(state_.cursor.epoch) +
+                         double(state_.cursor.position) / double(std::max<size_t>(1, s_.train_data.samples.size()));
+    metrics_->write({{"step", state_.step},
+                     {"epoch", epoch},
+                     {"loss", result.loss},
+                     {"lr", lr},
+                     {"grad_norm", grad_norm},
+                     {"tokens", result.tokens},
+                     {"supervised_tokens", result.supervised_tokens},
+                     {"tokens_per_second", tokens_per_second},
+                     {"peak_memory_bytes", memory},
+                     {"elapsed_seconds", elapsed + step_seconds}});
+    progress_.step({state_.step, s_.plan.total_steps, result.loss, lr, grad_norm, tokens_per_second, memory});
+    last_loss_ = result.loss;
+  }
+
+  void evaluate(const std::string& when) {
+    train::EvalResult r = train::evaluate(*s_.model, eval_batches_, s_.device);
+    double accuracy = r.supervised_tokens > 0 ? double(r.correct) / double(r.supervised_tokens) : 0.0;
+    metrics_->write({{"step", state_.step},
+                     {"eval_loss", r.loss},
+                     {"eval_perplexity", std::exp(r.loss)},
+                     {"eval_token_accuracy", accuracy},
+                     {"eval_tokens", r.supervised_tokens}});
+    progress_.message("eval (" + when + "): loss " + fixed(r.loss, 4) + ", perplexity " + fixed(std::exp(r.loss), 2) +
+                      ", token accuracy " + fixed(100 * accuracy, 1) + "% over " + std::to_string(r.supervised_tokens) +
+                      " tokens");
+  }
+
+  void save_checkpoint() {
+    fs::path dir = train::write_checkpoint(run_dir_, state_.step, [&](const fs::path& partial) {
+      write_checkpoint_files(partial, s_, optimizer_, state_);
+    });
+    train::prune_checkpoints(run_dir_, s_.recipe.output.keep_last_n);
+    progress_.message("saved " + dir.string());
+  }
+
+  void write_final_output() {
+    if (s_.lora) {
+      lora::save_peft_adapter(run_dir_, *s_.model, *s_.lora, s_.recipe.model.path);
+      return;
+    }
+    std::vector<io::NamedTensor> tensors;
+    for (const auto& item : s_.model->named_parameters(/*recurse=*/true)) tensors.push_back({item.key(), item.value()});
+    model::LlamaConfig config = s_.config;
+    config.torch_dtype = s_.dtype == at::kBFloat16 ? "bfloat16" : s_.dtype == at::kHalf ? "float16" : "float32";
+    write_hf_model(run_dir_, tensors, config, s_.model_path);
+  }
+
+  void print_summary() const {
+    std::string what = s_.lora ? "adapter (PEFT format)" : "model (Hugging Face format)";
+    std::cout << "trained " << state_.step << " steps in " << train::format_duration(state_.elapsed_seconds)
+              << "; final train loss " << fixed(last_loss_, 4);
+    // From metrics.jsonl, so a resumed run still reports the loss before its first step.
+    const auto evals = train::loss_series_from_metrics(metrics_->path()).eval;
+    if (!evals.empty()) {
+      std::cout << "; eval loss " << fixed(evals.front().second, 4) << " (step " << evals.front().first << ") -> "
+                << fixed(evals.back().second, 4) << " (step " << evals.back().first << ")";
+    }
+    std::cout << "\n" << what << " written to " << run_dir_.string() << "/ (metrics.jsonl, loss.svg, run.json)\n";
+  }
+
+  const TrainCommand& command_;
+  TrainingSetup& s_;
+  fs::path run_dir_;
+  train::AdamW optimizer_;
+  data::BatchLoader loader_;
+  train::ProgressReporter progress_;
+  std::vector<data::Batch> eval_batches_;
+  std::optional<train::MetricsLog> metrics_;
+  TrainerState state_;
+  double last_loss_ = NAN;
+};
+
+}  // namespace
+
+int run_train_command(const TrainCommand& command) {
+  Recipe recipe = load_recipe(command.recipe_path, command.overrides);
+  if (command.print_config) {
+    std::cout << recipe_to_yaml(recipe);
+    return 0;
+  }
+  auto log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  TrainingSetup setup = prepare_training(recipe, /*load_weights=*/!command.dry_run, log);
+  if (command.dry_run) {
+    print_dry_run(setup, std::cout);
+    return 0;
+  }
+  Trainer trainer(command, setup);
+  return trainer.run();
+}
+
+}  // namespace llmft::recipes

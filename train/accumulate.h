@@ -1,0 +1,33 @@
+#pragma once
+// Forward and backward over one gradient-accumulation window, with the loss normalised by the number
+// of supervised tokens in the whole window (not per micro-batch), so the gradient does not depend on
+// how the window is split: batch 8 x accum 1 == batch 2 x accum 4.
+#include <cstdint>
+#include <vector>
+
+#include "data/batch.h"
+#include "model/llama.h"
+
+namespace llmft::train {
+
+struct WindowResult {
+  double loss = 0;                // mean cross entropy over the window's supervised tokens
+  int64_t supervised_tokens = 0;  // the normaliser
+  int64_t tokens = 0;             // real tokens processed (throughput)
+};
+
+// Moves each batch to `device`, runs the model in training mode and accumulates into .grad():
+// sum_over_tokens(CE) / window_supervised_tokens per micro-batch. A window without supervised tokens
+// contributes nothing and returns loss 0.
+WindowResult forward_backward(model::LlamaForCausalLMImpl& model, const std::vector<data::Batch>& window,
+                              c10::Device device);
+
+struct EvalResult {
+  double loss = 0;  // mean CE over supervised tokens
+  int64_t supervised_tokens = 0;
+  int64_t correct = 0;  // argmax == label, for token accuracy
+};
+// No grad, eval mode (no dropout); restores the previous training mode.
+EvalResult evaluate(model::LlamaForCausalLMImpl& model, const std::vector<data::Batch>& batches, c10::Device device);
+
+}  // namespace llmft::train

@@ -1,0 +1,36 @@
+#include "train/memory_estimate.h"
+
+namespace llmft::train {
+
+MemoryEstimate estimate_training_memory(const MemoryEstimateInput& in) {
+  const auto& c = in.config;
+  const int64_t C = c.hidden_size, I = c.intermediate_size, H = c.num_attention_heads;
+  const int64_t D = c.head_dim > 0 ? c.head_dim : C / H;
+  const int64_t KV = c.num_key_value_heads * D;
+  const int64_t tokens = in.batch_size * in.seq_len;
+  const int64_t act = in.weight_bytes;
+
+  MemoryEstimate e;
+  e.weights = uint64_t(in.total_params - (in.lora ? in.trainable_params : 0)) * act +
+              uint64_t(in.lora ? in.trainable_params * in.trainable_bytes : 0);
+  if (!in.lora) e.weights = uint64_t(in.total_params) * act;
+  e.gradients = uint64_t(in.trainable_params) * (in.lora ? in.trainable_bytes : act);
+  e.optimizer = uint64_t(in.trainable_params) * (8 + (in.master_weights ? 4 : 0));
+
+  // Tensors autograd keeps per token in one decoder layer (activation dtype unless noted):
+  //   two norm inputs, normed inputs and fp32 statistics   2C + 2C + 2C*4/act
+  //   q, k, v and their rotated copies, attention output    2C + 4KV + C
+  //   MLP input, gate, up, silu(gate), product              C + 4I
+  //   LoRA: fp32 copies of each adapted input + A outputs   (6C + I)*4/act + 7r*4/act
+  int64_t per_token = 4 * C + 2 * C * 4 / act + 3 * C + 4 * KV + C + 4 * I;
+  if (in.lora) per_token += (6 * C + I) * 4 / act + 7 * in.lora_rank * 4 / act;
+  uint64_t per_layer = uint64_t(per_token) * tokens * act;
+  // The math attention path keeps the softmax scores [B, H, T, T]; fused kernels keep O(T) stats.
+  if (!in.fused_attention) per_layer += uint64_t(in.batch_size) * H * in.seq_len * in.seq_len * act;
+  e.activations_full = per_layer * uint64_t(c.num_hidden_layers);
+  e.activations_checkpointed = uint64_t(tokens) * C * act * uint64_t(c.num_hidden_layers) + per_layer;
+  e.logits = uint64_t(tokens) * c.vocab_size * (act + 4 + 4);
+  return e;
+}
+
+}  // namespace llmft::train
