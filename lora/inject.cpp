@@ -147,16 +147,48 @@ InjectReport inject_lora(model::LlamaForCausalLMImpl& model, const LoraOptions& 
 
   InjectReport report;
   report.wrapped = selected;
+  for (const auto& name : options.modules_to_save) {
+    if (matches("lm_head", name) && model.config().tie_word_embeddings) model.untie_output_head();
+  }
   for (auto& p : model.parameters()) p.set_requires_grad(false);
   for (auto& m : lora_modules(model)) {
     m.module->lora_A->weight.set_requires_grad(true);
     m.module->lora_B->weight.set_requires_grad(true);
+  }
+  for (auto& saved : saved_modules(model, options)) {
+    for (auto& p : saved.module->parameters(/*recurse=*/false)) p.set_requires_grad(true);
   }
   for (const auto& p : model.parameters()) {
     report.total_params += p.numel();
     if (p.requires_grad()) report.trainable_params += p.numel();
   }
   return report;
+}
+
+std::vector<SavedModule> saved_modules(model::LlamaForCausalLMImpl& model, const LoraOptions& options) {
+  std::vector<SavedModule> out;
+  if (options.modules_to_save.empty()) return out;
+  std::map<std::string, bool> used;
+  for (const auto& name : options.modules_to_save) used[name] = false;
+  for (const auto& item : model.named_modules()) {
+    const std::string& path = item.key();
+    if (path.empty() || dynamic_cast<LoraLinearImpl*>(item.value().get())) continue;
+    bool take = false;
+    for (const auto& name : options.modules_to_save) {
+      if (matches(path, name)) take = used[name] = true;
+    }
+    if (take) out.push_back({path, item.value().get()});
+  }
+  std::vector<std::string> unmatched;
+  for (const auto& [name, was_used] : used) {
+    if (!was_used) unmatched.push_back(name);
+  }
+  if (!unmatched.empty()) {
+    throw Error("lora: modules_to_save " + join(unmatched) +
+                " match no module of the model, or name a module that also gets an adapter (e.g. lm_head, "
+                "embed_tokens)");
+  }
+  return out;
 }
 
 std::vector<std::string> resolved_target_modules(const LoraOptions& options, const std::vector<std::string>& wrapped) {

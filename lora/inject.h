@@ -22,6 +22,10 @@ struct LoraOptions {
   bool use_rslora = false;
   std::string init = "default";  // "default": A kaiming-uniform(a = sqrt(5)), "gaussian": A ~ N(0, 1/r); B = 0
   uint64_t seed = 0;             // initialises every A, in module order, from one CPU generator
+  // PEFT's modules_to_save: modules trained in full and saved with the adapter, matched like
+  // target_modules ("lm_head", "embed_tokens"). A tied lm_head is untied first (it gets its own copy
+  // of the embedding), as PEFT's copy of the module does.
+  std::vector<std::string> modules_to_save;
 };
 
 struct InjectReport {
@@ -44,6 +48,14 @@ struct WrappedModule {
 };
 // The model's LoRA-wrapped Linears in model order; empty when none.
 std::vector<WrappedModule> lora_modules(model::LlamaForCausalLMImpl& model);
+
+struct SavedModule {
+  std::string path;            // HF module path, e.g. lm_head or model.embed_tokens
+  torch::nn::Module* module;   // its direct parameters (weight, bias) are trained and saved
+};
+// The modules options.modules_to_save selects, in model order; throws llmft::Error for a name that
+// matches no module.
+std::vector<SavedModule> saved_modules(model::LlamaForCausalLMImpl& model, const LoraOptions& options);
 
 // PEFT's target_modules for adapter_config.json: the given suffixes, sorted, or for "all-linear"
 // the full paths of the modules it selected, sorted (PEFT writes the expanded set).

@@ -57,7 +57,7 @@ Json adapter_config(const LoraOptions& o, const std::vector<std::string>& target
   c["lora_ga_config"] = nullptr;
   c["megatron_config"] = nullptr;
   c["megatron_core"] = "megatron.core";
-  c["modules_to_save"] = nullptr;
+  c["modules_to_save"] = o.modules_to_save.empty() ? Json(nullptr) : Json(o.modules_to_save);
   c["monteclora_config"] = nullptr;
   c["peft_type"] = "LORA";
   c["peft_version"] = kPeftFormatVersion;
@@ -99,6 +99,13 @@ void save_peft_adapter(const std::filesystem::path& dir, model::LlamaForCausalLM
     tensors.push_back({peft_key(m.path, "lora_A"), m.module->lora_A->weight.detach()});
     tensors.push_back({peft_key(m.path, "lora_B"), m.module->lora_B->weight.detach()});
     wrapped.push_back(m.path);
+  }
+  // PEFT stores a saved module's trained copy under the module's own name (the wrapper's
+  // "modules_to_save.default." part is dropped on save and restored on load).
+  for (const auto& saved : saved_modules(model, options)) {
+    for (const auto& p : saved.module->named_parameters(/*recurse=*/false)) {
+      tensors.push_back({"base_model.model." + saved.path + "." + p.key(), p.value().detach()});
+    }
   }
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -150,9 +157,16 @@ LoraOptions read_peft_adapter_config(const std::filesystem::path& dir) {
   } else {
     throw Error(where + "target_modules must be a non-empty list of names");
   }
+  if (!is_unset(c, "modules_to_save")) {
+    if (!c["modules_to_save"].is_array()) throw Error(where + "modules_to_save must be a list of module names");
+    for (const auto& name : c["modules_to_save"]) {
+      if (!name.is_string()) throw Error(where + "modules_to_save must hold strings, got " + name.dump());
+      o.modules_to_save.push_back(name.get<std::string>());
+    }
+  }
   if (c.contains("bias") && c["bias"] != "none") throw Error(where + "bias " + c["bias"].dump() + " is not supported (only \"none\")");
   for (const char* key : {"use_dora", "fan_in_fan_out", "lora_bias", "rank_pattern", "alpha_pattern",
-                          "layers_to_transform", "modules_to_save", "layer_replication", "trainable_token_indices",
+                          "layers_to_transform", "layer_replication", "trainable_token_indices",
                           "target_parameters", "exclude_modules"}) {
     if (!is_unset(c, key)) throw Error(where + key + " = " + c[key].dump() + " is not supported");
   }
@@ -200,10 +214,25 @@ LoraOptions load_peft_adapter(const std::filesystem::path& dir, model::LlamaForC
       }
     }
   }
+  std::vector<std::pair<std::string, at::Tensor>> saved_params;  // (key, parameter)
+  for (const auto& saved : saved_modules(model, options)) {
+    for (const auto& p : saved.module->named_parameters(/*recurse=*/false)) {
+      const std::string key = "base_model.model." + saved.path + "." + p.key();
+      const io::TensorInfo* info = file.find(key);
+      if (!info) throw Error(where + "missing tensor " + key + " (modules_to_save)");
+      if (info->shape != p.value().sizes().vec()) {
+        throw Error(where + "tensor " + key + " has shape " + io::shape_text(info->shape) + ", the model expects " +
+                    io::shape_text(p.value().sizes()));
+      }
+      expected.insert(key);
+      saved_params.emplace_back(key, p.value());
+    }
+  }
   for (const auto& info : file.tensors()) {
     if (!expected.count(info.name)) throw Error(where + "tensor " + info.name + " matches no LoRA module of the model");
   }
   torch::NoGradGuard no_grad;
+  for (auto& [key, param] : saved_params) param.copy_(file.tensor(key).to(param.scalar_type()));
   for (const auto& m : modules) {
     m.module->lora_A->weight.copy_(file.tensor(peft_key(m.path, "lora_A")).to(at::kFloat));
     m.module->lora_B->weight.copy_(file.tensor(peft_key(m.path, "lora_B")).to(at::kFloat));

@@ -2,6 +2,7 @@
 #include "io/shape_text.h"
 
 #include "io/error.h"
+#include "model/activation_checkpoint.h"
 #include "model/attention_mask.h"
 
 namespace llmft::model {
@@ -72,6 +73,7 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& input_ids, const std::optio
   const at::Tensor full_mask = build_attention_mask(attention_mask, given_positions, B, T, std::nullopt, x.device());
   at::Tensor sliding_mask;
   bool sliding_built = false;
+  const bool checkpoint = activation_checkpointing_ && is_training() && at::GradMode::is_enabled();
 
   for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
     const std::optional<int64_t> window = config_.layer_sliding_window(i);
@@ -79,7 +81,9 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& input_ids, const std::optio
       sliding_mask = build_attention_mask(attention_mask, given_positions, B, T, window, x.device());
       sliding_built = true;
     }
-    x = layer(i).forward(x, rope, window ? sliding_mask : full_mask);  // [B, T, C]
+    const at::Tensor& mask = window ? sliding_mask : full_mask;
+    // [B, T, C]
+    x = checkpoint ? checkpointed_layer_forward(layer(i), x, rope, mask) : layer(i).forward(x, rope, mask);
   }
   return norm->forward(x);  // [B, T, C]
 }
@@ -91,6 +95,20 @@ LlamaForCausalLMImpl::LlamaForCausalLMImpl(LlamaConfig config, c10::ScalarType d
   model = register_module("model", LlamaModel(config_, options_));
   if (!config_.tie_word_embeddings)
     lm_head = register_module("lm_head", Linear(config_.hidden_size, config_.vocab_size, false, options_));
+}
+
+void LlamaForCausalLMImpl::untie_output_head() {
+  if (!config_.tie_word_embeddings) return;
+  const at::Tensor& embedding = model->embed_tokens->weight;
+  lm_head = register_module("lm_head", Linear(config_.hidden_size, config_.vocab_size, false,
+                                              at::TensorOptions().dtype(embedding.dtype()).device(embedding.device())));
+  {
+    torch::NoGradGuard no_grad;
+    lm_head->weight.copy_(embedding);
+  }
+  lm_head->weight.set_requires_grad(embedding.requires_grad());
+  lm_head->train(is_training());
+  config_.tie_word_embeddings = false;
 }
 
 const at::Tensor& LlamaForCausalLMImpl::output_weight() const {

@@ -49,12 +49,19 @@ class LlamaModelImpl : public torch::nn::Module {
 
   DecoderLayerImpl& layer(int64_t index) { return *layers->ptr<DecoderLayerImpl>(index); }
 
+  // Recompute each decoder layer's activations in backward instead of keeping them
+  // (model/activation_checkpoint.h). Takes effect only in training mode with grad enabled; results
+  // and gradients are unchanged.
+  void set_activation_checkpointing(bool enabled) { activation_checkpointing_ = enabled; }
+  bool activation_checkpointing() const { return activation_checkpointing_; }
+
   Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};  // DecoderLayer each
   RMSNorm norm{nullptr};
 
  private:
   LlamaConfig config_;
+  bool activation_checkpointing_ = false;
   // [D/2] fp32. A plain member, not a buffer: HF keeps it fp32 whatever the model dtype.
   at::Tensor inv_freq_;
 };
@@ -66,8 +73,12 @@ class LlamaForCausalLMImpl : public torch::nn::Module {
   LlamaForCausalLMImpl(LlamaConfig config, c10::ScalarType dtype = at::kFloat, c10::Device device = at::kCPU);
   CausalLMOutput forward(const ForwardArgs& args);
   const LlamaConfig& config() const { return config_; }
+  void set_activation_checkpointing(bool enabled) { model->set_activation_checkpointing(enabled); }
   // The output projection [V, C]: the embedding's weight when tie_word_embeddings.
   const at::Tensor& output_weight() const;
+  // Gives lm_head its own copy of the embedding weight and clears tie_word_embeddings, so the head
+  // can be trained (or saved) on its own; a no-op when not tied.
+  void untie_output_head();
 
   LlamaModel model{nullptr};
   Linear lm_head{nullptr};  // null when tied: the embedding weight is the only copy

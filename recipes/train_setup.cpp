@@ -61,6 +61,7 @@ lora::LoraOptions to_lora_options(const LoraSection& section, int64_t seed) {
   o.use_rslora = section.use_rslora;
   o.init = section.init == LoraInit::kGaussian ? "gaussian" : "default";
   o.seed = uint64_t(seed);
+  o.modules_to_save = section.modules_to_save;
   return o;
 }
 
@@ -118,9 +119,6 @@ std::string describe_stats(const data::TokenizedDataset& d) {
 void check_unsupported(const Recipe& r) {
   if (r.data.packing) {
     throw Error("data.packing: true is not supported yet; set data.packing: false (examples are padded per batch)");
-  }
-  if (r.method == Method::kLora && !r.lora.modules_to_save.empty()) {
-    throw Error("lora.modules_to_save is not supported yet; remove it (or use method: full)");
   }
 }
 

@@ -29,7 +29,10 @@ struct OptimizedParam {
   bool decay = true;  // false for norms and biases (see decays())
 };
 
-// HF Trainer's rule: weight decay for every parameter except biases and normalisation weights.
+// HF Trainer's rule (get_decay_parameter_names): weight decay for every parameter except biases and
+// normalisation weights, i.e. unless the lowercased name contains "bias", "layernorm" or "rmsnorm",
+// or has a dot-separated component "norm" or ending in "_norm" (model.norm.weight,
+// model.layers.0.input_layernorm.weight).
 bool decays(const std::string& name);
 
 class AdamW {
@@ -37,7 +40,8 @@ class AdamW {
   AdamW(std::vector<OptimizedParam> params, AdamWOptions options);
 
   // One update with learning rate `lr` using each parameter's .grad() (parameters without a grad
-  // are skipped, as torch does). exp_avg/exp_avg_sq are fp32 whatever the parameter dtype.
+  // are skipped, their step count included, as torch does). exp_avg/exp_avg_sq are fp32 whatever
+  // the parameter dtype; fp32 parameters are updated in place with torch's exact operations.
   void step(double lr);
   void zero_grad();  // sets grads to undefined (torch's set_to_none=True)
 

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,10 @@ struct StepRow {
   double loss, lr, grad_norm;
   bool operator==(const StepRow&) const = default;
 };
+
+[[maybe_unused]] std::ostream& operator<<(std::ostream& out, const StepRow& r) {
+  return out << "{step " << r.step << ", loss " << r.loss << ", lr " << r.lr << ", grad_norm " << r.grad_norm << "}";
+}
 
 std::vector<StepRow> step_rows(const fs::path& metrics) {
   std::vector<StepRow> rows;
@@ -243,15 +248,21 @@ double max_logit_difference(llmft::model::LlamaForCausalLM& model, const std::st
 }  // namespace
 
 TEST_CASE("train: PEFT loads the trained adapter and gives llmft's logits", "[fixtures][train][parity]") {
-  TempDir dir("llmft-peft-load");
-  const auto result = run_llmft({"train", write_recipe(dir.path).string(), "train.max_steps=4"});
-  INFO(describe(result));
-  REQUIRE(result.exit_code == 0);
-  auto loaded = llmft::model::load_pretrained(kFixture, torch::kFloat, torch::kCPU);
-  llmft::lora::load_peft_adapter(dir.path / "run", *loaded.model);
-  const double diff = max_logit_difference(loaded.model, kFixture.string(), (dir.path / "run").string(), dir.path);
-  INFO("max |logit difference| " << diff);
-  CHECK(diff <= 1e-5);  // fp32, same ops; observed differences come from matmul blocking only
+  // Plain adapters, and adapters with a fully trained lm_head (PEFT's modules_to_save).
+  for (const std::string extra : {"lora.use_rslora=false", "lora.modules_to_save=[lm_head]"}) {
+    DYNAMIC_SECTION(extra) {
+      TempDir dir("llmft-peft-load");
+      const auto result = run_llmft({"train", write_recipe(dir.path).string(), "train.max_steps=4", extra});
+      INFO(describe(result));
+      REQUIRE(result.exit_code == 0);
+      auto loaded = llmft::model::load_pretrained(kFixture, torch::kFloat, torch::kCPU);
+      llmft::lora::load_peft_adapter(dir.path / "run", *loaded.model);
+      const double diff =
+          max_logit_difference(loaded.model, kFixture.string(), (dir.path / "run").string(), dir.path);
+      INFO("max |logit difference| " << diff);
+      CHECK(diff <= 1e-5);  // fp32, the same operations; differences come from matmul blocking only
+    }
+  }
 }
 
 TEST_CASE("train: full fine-tuning writes a model transformers loads with llmft's logits",
