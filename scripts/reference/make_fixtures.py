@@ -39,6 +39,7 @@ import transformers  # noqa: E402
 from transformers import AutoModelForCausalLM  # noqa: E402
 
 import bf16_sensitivity  # noqa: E402
+import chat_fixture  # noqa: E402
 import tolerances  # noqa: E402
 from fixture_cases import CASES, MIN_CONTRAST  # noqa: E402
 from fixture_lib import (FixtureError, apply_contrast_, check_checkpoint, fail_unless,  # noqa: E402
@@ -170,6 +171,13 @@ def main():
         e = entries[-1]
         print(f"{e['name']:18s} {e['dtype']:9s} loss {e['loss']:.4f} max|logit| {e['max_abs_logit']:6.2f}"
               f"  ({time.perf_counter() - start:.1f} s)")
+    start = time.perf_counter()
+    try:  # tiny_chat/: a trainable model, its tokenizer and datasets (chat_fixture.py)
+        data_fixtures = [chat_fixture.build(args.out)]
+    except FixtureError as err:
+        print(f"make_fixtures: {err}", file=sys.stderr)
+        return 1
+    print(f"{'tiny_chat':18s} data fixture  ({time.perf_counter() - start:.1f} s)")
     manifest = {
         "format": 1,
         "generator": "scripts/reference/make_fixtures.py",
@@ -182,6 +190,7 @@ def main():
             "position_ids": "stored only when not arange(T); otherwise pass none",
         },
         "cases": entries,
+        "data_fixtures": data_fixtures,
     }
     tmp = args.out / "manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")

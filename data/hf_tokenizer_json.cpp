@@ -1,0 +1,243 @@
+#include "data/hf_tokenizer_json.h"
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "data/bpe_pretokenizer.h"
+#include "io/error.h"
+
+namespace llmft::data {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path.string() + ": cannot be read");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+json parse_file(const fs::path& path) {
+  try {
+    return json::parse(read_text(path));
+  } catch (const json::parse_error& e) {
+    throw Error(path.string() + ": malformed JSON: " + e.what());
+  }
+}
+
+// The pattern of a known family, by GGUF name (bpe_pretokenizer.cpp owns the regex text).
+std::string family_pattern(std::string_view family, std::size_t index) {
+  return find_pretokenizer_family(family)->patterns.at(index);
+}
+
+std::string regex_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (std::string_view("\\^$.|?*+()[]{}-/").find(c) != std::string_view::npos) out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+struct PretokenizerReader {
+  const std::string& source;
+  std::vector<std::string> patterns;
+  bool byte_level = false;
+
+  void read(const json& node, const std::string& key) {
+    if (node.is_null()) return;
+    const std::string type = node.value("type", "");
+    if (type == "Sequence") {
+      const json& list = node.at("pretokenizers");
+      for (std::size_t i = 0; i < list.size(); ++i) read(list[i], key + ".pretokenizers[" + std::to_string(i) + "]");
+    } else if (type == "ByteLevel") {
+      if (node.value("add_prefix_space", false)) unsupported(key + ".add_prefix_space = true");
+      // use_regex (default true) is GPT-2's split, which is the "gpt-2" family's pattern.
+      if (node.value("use_regex", true)) patterns.push_back(family_pattern("gpt-2", 0));
+      byte_level = true;
+    } else if (type == "Digits") {
+      patterns.push_back(node.value("individual_digits", false) ? family_pattern("smollm", 0) : R"re(\p{N}+)re");
+    } else if (type == "Split") {
+      if (node.value("behavior", "") != "Isolated") unsupported(key + ".behavior = " + node.value("behavior", "?"));
+      if (node.value("invert", false)) unsupported(key + ".invert = true");
+      const json& pattern = node.at("pattern");
+      if (pattern.contains("Regex")) {
+        patterns.push_back(pattern.at("Regex").get<std::string>());
+      } else if (pattern.contains("String")) {
+        patterns.push_back(regex_escape(pattern.at("String").get<std::string>()));
+      } else {
+        unsupported(key + ".pattern");
+      }
+    } else {
+      unsupported(key + ".type = " + type);
+    }
+  }
+
+  [[noreturn]] void unsupported(const std::string& what) const {
+    throw Error(source + ": pre_tokenizer " + what + " is not supported yet (llmft reads byte-level BPE)");
+  }
+};
+
+// The special token content of a tokenizer_config.json entry: "text", {"content": "text"} or null.
+std::optional<std::string> config_token(const json& config, const char* key) {
+  if (config.is_null() || !config.contains(key)) return std::nullopt;
+  const json& value = config.at(key);
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_object() && value.contains("content") && value.at("content").is_string())
+    return value.at("content").get<std::string>();
+  return std::nullopt;
+}
+
+struct PostProcessor {
+  std::optional<std::string> bos, eos;  // special tokens before / after the sequence
+  bool templated = false;
+};
+
+void read_post_processor(const json& node, PostProcessor& out) {
+  if (node.is_null()) return;
+  const std::string type = node.value("type", "");
+  if (type == "Sequence") {
+    for (const json& step : node.at("processors")) read_post_processor(step, out);
+  } else if (type == "TemplateProcessing") {
+    out.templated = true;
+    bool seen_sequence = false;
+    for (const json& item : node.at("single")) {
+      if (item.contains("Sequence")) {
+        seen_sequence = true;
+      } else if (item.contains("SpecialToken")) {
+        const std::string name = item.at("SpecialToken").at("id").get<std::string>();
+        const json& specials = node.value("special_tokens", json::object());
+        std::string token = name;
+        if (specials.contains(name) && !specials.at(name).value("tokens", json::array()).empty())
+          token = specials.at(name).at("tokens").at(0).get<std::string>();
+        (seen_sequence ? out.eos : out.bos) = token;
+      }
+    }
+  }
+}
+
+std::optional<std::string> config_chat_template(const json& config) {
+  if (config.is_null() || !config.contains("chat_template")) return std::nullopt;
+  const json& value = config.at("chat_template");
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_array()) {  // [{"name": "default", "template": ...}, {"name": "tool_use", ...}]
+    for (const json& entry : value)
+      if (entry.value("name", "") == "default") return entry.at("template").get<std::string>();
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+BpeVocab bpe_vocab_from_hf_json(const json& tokenizer_json, const json& config, const std::string& source) {
+  try {
+    const json& model = tokenizer_json.at("model");
+    const std::string type = model.value("type", "");
+    if (type != "BPE") {
+      throw Error(source + ": model.type " + (type.empty() ? "(absent)" : type) +
+                  " is not supported yet (llmft reads byte-level BPE tokenizers)");
+    }
+    if (tokenizer_json.contains("normalizer") && !tokenizer_json.at("normalizer").is_null()) {
+      throw Error(source + ": normalizer " + tokenizer_json.at("normalizer").value("type", "?") +
+                  " is not supported yet");
+    }
+    if (model.value("byte_fallback", false)) throw Error(source + ": model.byte_fallback = true is not supported yet");
+    for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+      if (model.contains(key) && !model.at(key).is_null() && !model.at(key).get<std::string>().empty())
+        throw Error(source + ": model." + key + " is not supported yet (llmft reads byte-level BPE)");
+    }
+    BpeVocab vocab;
+    vocab.source = source;
+    PretokenizerReader pre{source, {}, false};
+    pre.read(tokenizer_json.value("pre_tokenizer", json()), "pre_tokenizer");
+    if (!pre.byte_level) {
+      throw Error(source + ": pre_tokenizer has no ByteLevel step: only byte-level BPE is supported yet");
+    }
+    vocab.pretokenizer = std::move(pre.patterns);
+    vocab.ignore_merges = model.value("ignore_merges", false);
+
+    // id -> token over the model vocabulary and the added tokens (which may extend it).
+    std::map<int64_t, std::pair<std::string, TokenKind>> by_id;
+    for (const auto& [token, id] : model.at("vocab").items()) by_id[id.get<int64_t>()] = {token, TokenKind::Normal};
+    for (const json& added : tokenizer_json.value("added_tokens", json::array())) {
+      const bool special = added.value("special", false);
+      // These change how the token is matched in text (absorbing spaces, word boundaries).
+      for (const char* key : {"lstrip", "rstrip", "single_word"}) {
+        if (added.value(key, false)) {
+          throw Error(source + ": added token '" + added.at("content").get<std::string>() + "' has " + key +
+                      " = true, which is not supported yet");
+        }
+      }
+      by_id[added.at("id").get<int64_t>()] = {added.at("content").get<std::string>(),
+                                              special ? TokenKind::Control : TokenKind::UserDefined};
+    }
+    int64_t expected = 0;
+    for (auto& [id, entry] : by_id) {
+      if (id != expected) throw Error(source + ": model.vocab has no token with id " + std::to_string(expected));
+      vocab.tokens.push_back(std::move(entry.first));
+      vocab.kinds.push_back(entry.second);
+      ++expected;
+    }
+
+    for (const json& merge : model.at("merges")) {
+      if (merge.is_array() && merge.size() == 2) {
+        vocab.merges.emplace_back(merge[0].get<std::string>(), merge[1].get<std::string>());
+        continue;
+      }
+      const std::string text = merge.get<std::string>();
+      const std::size_t space = text.find(' ', 1);  // a merge's left side is never empty
+      if (space == std::string::npos) throw Error(source + ": model.merges entry '" + text + "' is not 'left right'");
+      vocab.merges.emplace_back(text.substr(0, space), text.substr(space + 1));
+    }
+
+    auto lookup = [&](const std::string& token, const std::string& key) -> int32_t {
+      for (std::size_t id = vocab.tokens.size(); id-- > 0;)  // last duplicate wins, as in HF's dicts
+        if (vocab.tokens[id] == token) return static_cast<int32_t>(id);
+      throw Error(source + ": " + key + " '" + token + "' is not in the vocabulary");
+    };
+    PostProcessor post;
+    read_post_processor(tokenizer_json.value("post_processor", json()), post);
+    TokenizerSpecials& specials = vocab.specials;
+    const std::pair<const char*, std::optional<int32_t>*> keys[] = {
+        {"bos_token", &specials.bos_id}, {"eos_token", &specials.eos_id},
+        {"pad_token", &specials.pad_id}, {"unk_token", &specials.unk_id}};
+    for (const auto& [key, slot] : keys) {
+      if (auto token = config_token(config, key)) *slot = lookup(*token, std::string("tokenizer_config.json ") + key);
+    }
+    if (post.templated) {
+      specials.add_bos = post.bos.has_value();
+      specials.add_eos = post.eos.has_value();
+      if (post.bos && !specials.bos_id) specials.bos_id = lookup(*post.bos, "post_processor BOS");
+      if (post.eos && !specials.eos_id) specials.eos_id = lookup(*post.eos, "post_processor EOS");
+    } else if (!config.is_null()) {
+      specials.add_bos = config.value("add_bos_token", false) && specials.bos_id;
+      specials.add_eos = config.value("add_eos_token", false) && specials.eos_id;
+    }
+    specials.chat_template = config_chat_template(config);
+    return vocab;
+  } catch (const json::exception& e) {
+    throw Error(source + ": unexpected structure: " + e.what());
+  }
+}
+
+BpeVocab read_hf_bpe_vocab(const fs::path& dir) {
+  const fs::path tokenizer_path = dir / "tokenizer.json";
+  if (!fs::exists(tokenizer_path)) {
+    if (fs::exists(dir / "tokenizer.model")) {
+      throw Error((dir / "tokenizer.model").string() +
+                  ": sentencepiece tokenizer.model without tokenizer.json is not supported yet");
+    }
+    throw Error(dir.string() + ": no tokenizer.json (or .gguf) found for this model");
+  }
+  const fs::path config_path = dir / "tokenizer_config.json";
+  const json config = fs::exists(config_path) ? parse_file(config_path) : json();
+  BpeVocab vocab = bpe_vocab_from_hf_json(parse_file(tokenizer_path), config, tokenizer_path.string());
+  if (fs::exists(dir / "chat_template.jinja")) vocab.specials.chat_template = read_text(dir / "chat_template.jinja");
+  return vocab;
+}
+
+}  // namespace llmft::data

@@ -1,0 +1,134 @@
+#include "data/json_records.h"
+
+#include "io/error.h"
+
+namespace llmft::data {
+namespace {
+
+using nlohmann::json;
+
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Line and column (1-based) of byte `offset` of `bytes`.
+std::pair<int64_t, int64_t> position_of(std::string_view bytes, std::size_t offset) {
+  int64_t line = 1;
+  std::size_t line_start = 0;
+  for (std::size_t i = 0; i < offset && i < bytes.size(); ++i) {
+    if (bytes[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return {line, static_cast<int64_t>(offset - line_start) + 1};
+}
+
+[[noreturn]] void fail_at(std::string_view bytes, std::size_t offset, const std::string& source,
+                          const std::string& message) {
+  const auto [line, column] = position_of(bytes, offset);
+  throw Error(source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": malformed JSON: " + message);
+}
+
+// nlohmann's message without its "[json.exception.parse_error.101] parse error at line 1, column 7: " prefix.
+std::string short_message(const json::parse_error& e) {
+  std::string what = e.what();
+  const std::size_t colon = what.find(": ");
+  return colon == std::string::npos ? what : what.substr(colon + 2);
+}
+
+// Parses bytes[begin, end) as one JSON value; errors point into the whole file.
+json parse_value(std::string_view bytes, std::size_t begin, std::size_t end, const std::string& source) {
+  try {
+    return json::parse(bytes.substr(begin, end - begin));
+  } catch (const json::parse_error& e) {
+    // e.byte is the 1-based index of the byte where parsing failed, within the value.
+    const std::size_t at = begin + (e.byte > 0 ? e.byte - 1 : 0);
+    fail_at(bytes, std::min(at, end > begin ? end - 1 : begin), source, short_message(e));
+  }
+}
+
+void read_jsonl(std::string_view bytes, std::size_t start, const std::string& source, const JsonRecordVisitor& visit) {
+  int64_t line = 1;
+  std::size_t begin = start;
+  while (begin < bytes.size()) {
+    std::size_t end = bytes.find('\n', begin);
+    if (end == std::string_view::npos) end = bytes.size();
+    bool blank = true;
+    for (std::size_t i = begin; i < end && blank; ++i) blank = is_blank(bytes[i]);
+    if (!blank) visit(parse_value(bytes, begin, end, source), line);
+    begin = end + 1;
+    ++line;
+  }
+}
+
+// The end (one past) of the array element starting at `begin`: the ',' or ']' at depth 0 after it.
+std::size_t element_end(std::string_view bytes, std::size_t begin, const std::string& source) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = begin; i < bytes.size(); ++i) {
+    const char c = bytes[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (depth == 0) return i;
+      --depth;
+    } else if (c == ',' && depth == 0) {
+      return i;
+    }
+  }
+  fail_at(bytes, bytes.size(), source, "unexpected end of file inside the top-level array");
+}
+
+void read_array(std::string_view bytes, std::size_t open, const std::string& source, const JsonRecordVisitor& visit) {
+  std::size_t i = open + 1;
+  // Line numbers are counted incrementally: each element's start is after the previous one's.
+  int64_t line = position_of(bytes, open).first;
+  std::size_t counted = open;
+  auto line_at = [&](std::size_t offset) {
+    for (; counted < offset; ++counted) line += bytes[counted] == '\n';
+    return line;
+  };
+  auto skip_blank = [&] {
+    while (i < bytes.size() && is_blank(bytes[i])) ++i;
+  };
+  skip_blank();
+  if (i < bytes.size() && bytes[i] == ']') {
+    ++i;
+  } else {
+    while (true) {
+      skip_blank();
+      if (i >= bytes.size()) fail_at(bytes, i, source, "unexpected end of file inside the top-level array");
+      const std::size_t begin = i;
+      const std::size_t end = element_end(bytes, begin, source);
+      visit(parse_value(bytes, begin, end, source), line_at(begin));
+      i = end + 1;
+      if (bytes[end] == ']') break;
+    }
+  }
+  skip_blank();
+  if (i < bytes.size()) fail_at(bytes, i, source, "unexpected content after the top-level array");
+}
+
+}  // namespace
+
+void for_each_json_record(std::string_view bytes, const std::string& source, const JsonRecordVisitor& visit) {
+  std::size_t start = bytes.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
+  std::size_t first = start;
+  while (first < bytes.size() && is_blank(bytes[first])) ++first;
+  if (first < bytes.size() && bytes[first] == '[') {
+    read_array(bytes, first, source, visit);
+  } else {
+    read_jsonl(bytes, start, source, visit);
+  }
+}
+
+}  // namespace llmft::data

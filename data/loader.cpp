@@ -1,0 +1,82 @@
+#include "data/loader.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "data/shuffle.h"
+#include "io/error.h"
+
+namespace llmft::data {
+namespace {
+
+std::string cursor_text(const LoaderCursor& cursor) {
+  return "{epoch " + std::to_string(cursor.epoch) + ", position " + std::to_string(cursor.position) + "}";
+}
+
+}  // namespace
+
+BatchLoader::BatchLoader(const std::vector<TokenizedSample>& samples, int64_t batch_size, uint64_t seed,
+                         int32_t pad_id, bool shuffle)
+    : samples_(samples), batch_size_(batch_size), seed_(seed), pad_id_(pad_id), shuffle_(shuffle) {
+  if (batch_size_ <= 0) throw Error("batch size must be positive, got " + std::to_string(batch_size_));
+  if (static_cast<int64_t>(samples_.size()) < batch_size_) {
+    throw Error("the dataset has " + std::to_string(samples_.size()) + " examples, fewer than one batch of " +
+                std::to_string(batch_size_));
+  }
+}
+
+int64_t BatchLoader::batches_per_epoch() const { return static_cast<int64_t>(samples_.size()) / batch_size_; }
+
+std::vector<int64_t> BatchLoader::epoch_order(int64_t epoch) const {
+  const auto n = static_cast<int64_t>(samples_.size());
+  if (!shuffle_) {
+    std::vector<int64_t> order(static_cast<std::size_t>(n));
+    std::iota(order.begin(), order.end(), int64_t{0});
+    return order;
+  }
+  return shuffled_indices(n, mix_seed(seed_, static_cast<uint64_t>(epoch)));
+}
+
+Batch BatchLoader::next() {
+  // The cursor may sit at the end of an epoch (after its last batch): the next batch starts the
+  // next epoch, so a checkpoint taken there resumes without skipping or repeating anything.
+  if (cursor_.position + batch_size_ > batches_per_epoch() * batch_size_) {
+    ++cursor_.epoch;
+    cursor_.position = 0;
+  }
+  if (order_epoch_ != cursor_.epoch) {
+    order_ = epoch_order(cursor_.epoch);
+    order_epoch_ = cursor_.epoch;
+  }
+  std::vector<const TokenizedSample*> picked;
+  picked.reserve(static_cast<std::size_t>(batch_size_));
+  for (int64_t i = 0; i < batch_size_; ++i) picked.push_back(&samples_[order_[cursor_.position + i]]);
+  cursor_.position += batch_size_;
+  return collate(picked, pad_id_);
+}
+
+void BatchLoader::seek(const LoaderCursor& cursor) {
+  const int64_t end = batches_per_epoch() * batch_size_;
+  if (cursor.epoch < 0 || cursor.position < 0 || cursor.position > end || cursor.position % batch_size_ != 0) {
+    throw Error("data loader cursor " + cursor_text(cursor) + " is out of range: positions are multiples of " +
+                std::to_string(batch_size_) + " up to " + std::to_string(end) +
+                " (was the dataset or batch size changed since the checkpoint?)");
+  }
+  cursor_ = cursor;
+}
+
+std::vector<Batch> sequential_batches(const std::vector<TokenizedSample>& samples, int64_t batch_size,
+                                      int32_t pad_id, int64_t max_batches) {
+  if (batch_size <= 0) throw Error("batch size must be positive, got " + std::to_string(batch_size));
+  std::vector<Batch> batches;
+  const auto n = static_cast<int64_t>(samples.size());
+  for (int64_t start = 0; start < n; start += batch_size) {
+    if (max_batches > 0 && static_cast<int64_t>(batches.size()) >= max_batches) break;
+    std::vector<const TokenizedSample*> picked;
+    for (int64_t i = start; i < std::min(n, start + batch_size); ++i) picked.push_back(&samples[i]);
+    batches.push_back(collate(picked, pad_id));
+  }
+  return batches;
+}
+
+}  // namespace llmft::data

@@ -1,0 +1,23 @@
+#include "data/tokenizer_loader.h"
+
+#include "data/bpe_tokenizer.h"
+#include "data/gguf_vocab.h"
+#include "data/hf_tokenizer_json.h"
+#include "io/error.h"
+#include "io/gguf.h"
+
+namespace llmft::data {
+
+namespace fs = std::filesystem;
+
+std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& model_path) {
+  if (!fs::exists(model_path)) throw Error(model_path.string() + ": no such file or directory");
+  if (fs::is_directory(model_path)) return std::make_unique<BpeTokenizer>(read_hf_bpe_vocab(model_path));
+  if (model_path.extension() == ".gguf") return load_gguf_tokenizer(io::GgufFile::open(model_path));
+  if (model_path.extension() == ".safetensors" || model_path.filename() == "tokenizer.json") {
+    return std::make_unique<BpeTokenizer>(read_hf_bpe_vocab(model_path.parent_path()));
+  }
+  throw Error(model_path.string() + ": not a model directory, .safetensors or .gguf file: cannot find its tokenizer");
+}
+
+}  // namespace llmft::data

@@ -1,0 +1,37 @@
+// collate(): right padding, -100 labels on padding, attention mask and the token counts.
+#include "data/batch.h"
+#include "io/error.h"
+#include "tests/support/catch.h"
+
+using namespace llmft::data;
+
+TEST_CASE("supervised_tokens counts labels after the causal shift", "[data]") {
+  TokenizedSample sample{{5, 6, 7, 8}, {5, kIgnoreIndex, 7, 8}};
+  CHECK(sample.supervised_tokens() == 2);  // position 0 is never a target
+  TokenizedSample empty;
+  CHECK(empty.supervised_tokens() == 0);
+}
+
+TEST_CASE("collate right-pads to the longest sample", "[data]") {
+  const TokenizedSample a{{1, 2, 3}, {kIgnoreIndex, 2, 3}};
+  const TokenizedSample b{{4, 5, 6, 7, 8}, {kIgnoreIndex, kIgnoreIndex, 6, kIgnoreIndex, 8}};
+  const Batch batch = collate({&a, &b}, /*pad_id=*/0);
+  REQUIRE(batch.input_ids.sizes() == at::IntArrayRef({2, 5}));
+  CHECK(batch.input_ids.scalar_type() == at::kLong);
+  CHECK(batch.labels.scalar_type() == at::kLong);
+  CHECK(batch.attention_mask.scalar_type() == at::kLong);
+  CHECK(at::equal(batch.input_ids, at::tensor({1, 2, 3, 0, 0, 4, 5, 6, 7, 8}, at::kLong).view({2, 5})));
+  CHECK(at::equal(batch.labels,
+                  at::tensor({-100, 2, 3, -100, -100, -100, -100, 6, -100, 8}, at::kLong).view({2, 5})));
+  CHECK(at::equal(batch.attention_mask, at::tensor({1, 1, 1, 0, 0, 1, 1, 1, 1, 1}, at::kLong).view({2, 5})));
+  CHECK(batch.tokens == 8);
+  CHECK(batch.supervised_tokens == 4);
+  // The stated meaning of supervised_tokens: labels[:, 1:] != -100.
+  CHECK(batch.supervised_tokens == batch.labels.slice(1, 1).ne(kIgnoreIndex).sum().item<int64_t>());
+}
+
+TEST_CASE("collate rejects empty input and mismatched labels", "[data]") {
+  CHECK_THROWS_AS(collate({}, 0), llmft::Error);
+  const TokenizedSample bad{{1, 2}, {1}};
+  CHECK_THROWS_WITH(collate({&bad}, 0), llmft::test::Contains("2 input ids and 1 labels"));
+}
