@@ -189,7 +189,8 @@ class Trainer {
                      {"tokens_per_second", tokens_per_second},
                      {"peak_memory_bytes", memory},
                      {"elapsed_seconds", elapsed + step_seconds}});
-    progress_.step({state_.step, s_.plan.total_steps, result.loss, lr, grad_norm, tokens_per_second, memory});
+    progress_.step({state_.step, s_.plan.total_steps, result.loss, lr, grad_norm, tokens_per_second, memory,
+                    step_seconds});
     last_loss_ = result.loss;
   }
 

@@ -46,8 +46,9 @@ void ProgressReporter::clear_bar() {
 
 void ProgressReporter::step(const StepReport& r) {
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  int64_t done_here = r.step - first_step_;
-  double eta = done_here > 0 ? elapsed / double(done_here) * double(r.total - r.step) : NAN;
+  step_seconds_sum_ += r.step_seconds;
+  ++steps_seen_;
+  double eta = step_seconds_sum_ / double(steps_seen_) * double(r.total - r.step);
   char stats[256];
   std::snprintf(stats, sizeof stats, "loss %.4f | lr %.2e | gnorm %.3f | %.0f tok/s | %s | %s<%s", r.loss, r.lr,
                 r.grad_norm, r.tokens_per_second, format_memory(r.memory_bytes).c_str(),

@@ -17,6 +17,7 @@ struct StepReport {
   double grad_norm = 0;
   double tokens_per_second = 0;
   uint64_t memory_bytes = 0;  // peak so far
+  double step_seconds = 0;    // wall time of this step (the ETA averages these, leaving evals out)
 };
 
 class ProgressReporter {
@@ -35,6 +36,8 @@ class ProgressReporter {
   int64_t first_step_;
   std::chrono::steady_clock::time_point start_;
   std::string bar_;  // what is on screen now (interactive only)
+  double step_seconds_sum_ = 0;
+  int64_t steps_seen_ = 0;
 };
 
 std::string format_duration(double seconds);  // "42s", "3m07s", "2h05m"
