@@ -21,6 +21,10 @@ std::string version_text();
 void set_command_line(int argc, char** argv);
 const std::vector<std::string>& command_line();
 
+// A subcommand whose implementation has not landed: parses anything, says so, exits 2.
+void add_unavailable_command(CLI::App& app, const std::string& name, const std::string& description,
+                             const std::string& example);
+
 void add_train_command(CLI::App& app);
 void add_merge_command(CLI::App& app);
 void add_eval_command(CLI::App& app);

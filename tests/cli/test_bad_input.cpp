@@ -189,14 +189,6 @@ TEST_CASE("bad input: a path that does not exist", "[cli][bad-input]") {
   require_one_line_error({"inspect", "/nonexistent/llmft-model"}, {"/nonexistent/llmft-model"});
 }
 
-TEST_CASE("cli: unbuilt subcommands say so and exit 2", "[cli]") {
-  for (const char* name : {"merge", "eval", "generate"}) {
-    const auto result = run_llmft({name});
-    REQUIRE(result.exit_code == 2);
-    REQUIRE_THAT(result.err, Contains("not yet available"));
-  }
-}
-
 TEST_CASE("cli: --version reports llmft, libtorch and CUDA", "[cli]") {
   const auto result = run_llmft({"--version"});
   REQUIRE(result.exit_code == 0);
