@@ -1,4 +1,6 @@
 // `llmft train RECIPE.yaml [key=value ...] [--print-config] [--dry-run] [--resume [CHECKPOINT]]`.
+#include <filesystem>
+
 #include "cli/commands.h"
 #include "recipes/training_run.h"
 
@@ -24,7 +26,15 @@ void add_train_command(CLI::App& app) {
       "  llmft train configs/quickstart.yaml --resume\n"
       "Ctrl-C finishes the current step, saves a checkpoint and prints how to resume.");
   set_runner(sub, [command, resume, resume_option]() {
-    if (resume_option->count() > 0) command->resume = *resume;
+    if (resume_option->count() > 0) {
+      // `--resume train.max_steps=200`: the option takes an optional value, so an override written
+      // right after it lands here; it is an override, not a checkpoint directory.
+      if (resume->find('=') != std::string::npos && !std::filesystem::exists(*resume)) {
+        command->overrides.push_back(*resume);
+        resume->clear();
+      }
+      command->resume = *resume;
+    }
     command->context.command_line = command_line();
     command->context.llmft_version = LLMFT_VERSION;
 #ifdef LLMFT_SOURCE_ROOT
