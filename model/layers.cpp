@@ -132,7 +132,23 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const RotaryTables& rope,
   at::Tensor v = v_proj->forward(x).view({B, T, -1, head_dim_}).transpose(1, 2);  // [B, KV, T, D]
   q = apply_rotary(q, rope);
   k = apply_rotary(k, rope);
+  return attend(std::move(q), std::move(k), std::move(v), mask);
+}
 
+at::Tensor AttentionImpl::forward_cached(const at::Tensor& x, const RotaryTables& rope, const at::Tensor& mask,
+                                         KVCache& cache, int64_t layer) {
+  const int64_t B = x.size(0), T = x.size(1);
+  at::Tensor q = q_proj->forward(x).view({B, T, -1, head_dim_}).transpose(1, 2);  // [B, H, T, D]
+  at::Tensor k = k_proj->forward(x).view({B, T, -1, head_dim_}).transpose(1, 2);  // [B, KV, T, D]
+  at::Tensor v = v_proj->forward(x).view({B, T, -1, head_dim_}).transpose(1, 2);  // [B, KV, T, D]
+  q = apply_rotary(q, rope);
+  k = apply_rotary(k, rope);
+  auto [keys, values] = cache.append(layer, k, v);  // [B, KV, past + T, D]
+  return attend(std::move(q), std::move(keys), std::move(values), mask);
+}
+
+at::Tensor AttentionImpl::attend(at::Tensor q, at::Tensor k, at::Tensor v, const at::Tensor& mask) {
+  const int64_t B = q.size(0), T = q.size(2);
   // Like transformers' sdpa path: SDPA's native GQA when there is no mask, explicit repeats otherwise.
   const int64_t groups = num_heads_ / num_kv_heads_;
   bool enable_gqa = false;
@@ -140,7 +156,7 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const RotaryTables& rope,
     if (!mask.defined() && head_dim_ <= 256) {
       enable_gqa = true;
     } else {
-      k = repeat_kv(k, groups);  // [B, H, T, D]
+      k = repeat_kv(k, groups);  // [B, H, S, D]
       v = repeat_kv(v, groups);
     }
   }

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "model/config.h"
+#include "model/kv_cache.h"
 
 namespace llmft::model {
 
@@ -80,6 +81,11 @@ class AttentionImpl : public torch::nn::Module {
   // mask: [B, 1, T, T] bool (true = may attend) from build_attention_mask, or undefined for plain
   // causal attention (SDPA's is_causal fast path).
   at::Tensor forward(const at::Tensor& x, const RotaryTables& rope, const at::Tensor& mask);  // [B,T,C] -> [B,T,C]
+  // Incremental decoding: x [B, T, C] are the tokens after the cache.length() cached ones (rope at
+  // their positions); their keys/values go into the cache's `layer` slot and the queries attend to
+  // everything cached. mask: from cached_attention_mask. -> [B, T, C]
+  at::Tensor forward_cached(const at::Tensor& x, const RotaryTables& rope, const at::Tensor& mask, KVCache& cache,
+                            int64_t layer);
 
   Linear q_proj{nullptr};  // C -> H*D
   Linear k_proj{nullptr};  // C -> KV*D
@@ -87,6 +93,9 @@ class AttentionImpl : public torch::nn::Module {
   Linear o_proj{nullptr};  // H*D -> C
 
  private:
+  // q [B, H, T, D], k/v [B, KV, S, D] (S >= T) -> o_proj(attention) [B, T, C].
+  at::Tensor attend(at::Tensor q, at::Tensor k, at::Tensor v, const at::Tensor& mask);
+
   int64_t num_heads_;
   int64_t num_kv_heads_;
   int64_t head_dim_;

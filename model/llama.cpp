@@ -51,6 +51,12 @@ at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const RotaryTables& ro
   return h + mlp->forward(post_attention_layernorm->forward(h));                    // [B, T, C]
 }
 
+at::Tensor DecoderLayerImpl::forward_cached(const at::Tensor& x, const RotaryTables& rope, const at::Tensor& mask,
+                                            KVCache& cache, int64_t layer) {
+  at::Tensor h = x + self_attn->forward_cached(input_layernorm->forward(x), rope, mask, cache, layer);  // [B, T, C]
+  return h + mlp->forward(post_attention_layernorm->forward(h));                                        // [B, T, C]
+}
+
 // ---- LlamaModel -----------------------------------------------------------------------------------
 
 LlamaModelImpl::LlamaModelImpl(const LlamaConfig& c, const at::TensorOptions& options) : config_(c) {
@@ -85,6 +91,28 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& input_ids, const std::optio
     // [B, T, C]
     x = checkpoint ? checkpointed_layer_forward(layer(i), x, rope, mask) : layer(i).forward(x, rope, mask);
   }
+  return norm->forward(x);  // [B, T, C]
+}
+
+at::Tensor LlamaModelImpl::forward_cached(const at::Tensor& input_ids, KVCache& cache) {
+  const int64_t T = input_ids.size(1), past = cache.length();
+  at::Tensor x = embed_tokens->forward(input_ids);  // [B, T, C]
+  const at::Tensor position_ids =
+      at::arange(past, past + T, at::TensorOptions().dtype(at::kLong).device(x.device())).unsqueeze(0);  // [1, T]
+  const RotaryTables rope = rotary_tables(inv_freq_, position_ids, x.scalar_type());                  // [1, T, D]
+
+  const at::Tensor full_mask = cached_attention_mask(past, T, std::nullopt, x.device());
+  at::Tensor sliding_mask;
+  bool sliding_built = false;
+  for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
+    const std::optional<int64_t> window = config_.layer_sliding_window(i);
+    if (window && !sliding_built) {
+      sliding_mask = cached_attention_mask(past, T, window, x.device());
+      sliding_built = true;
+    }
+    x = layer(i).forward_cached(x, rope, window ? sliding_mask : full_mask, cache, i);  // [B, T, C]
+  }
+  cache.advance(T);
   return norm->forward(x);  // [B, T, C]
 }
 
@@ -132,6 +160,15 @@ CausalLMOutput LlamaForCausalLMImpl::forward(const ForwardArgs& args) {
   out.logits = config_.tie_word_embeddings ? at::linear(h, output_weight()) : lm_head->forward(h);  // [B, T, V]
   if (args.labels) out.loss = causal_lm_loss(out.logits, args.labels->to(device, at::kLong));
   return out;
+}
+
+at::Tensor LlamaForCausalLMImpl::forward_cached(const at::Tensor& input_ids, KVCache& cache, bool last_only) {
+  if (!input_ids.defined() || input_ids.dim() != 2 || input_ids.size(1) == 0 || input_ids.size(0) != cache.batch())
+    throw Error("forward_cached: input_ids must be [" + std::to_string(cache.batch()) + ", T] with T > 0, got " +
+                (input_ids.defined() ? io::shape_text(input_ids.sizes()) : std::string("nothing")));
+  at::Tensor h = model->forward_cached(input_ids.to(options_.device(), at::kLong), cache);  // [B, T, C]
+  if (last_only) h = h.slice(1, h.size(1) - 1);                                             // [B, 1, C]
+  return config_.tie_word_embeddings ? at::linear(h, output_weight()) : lm_head->forward(h);  // [B, T|1, V]
 }
 
 at::Tensor causal_lm_loss(const at::Tensor& logits, const at::Tensor& labels) {

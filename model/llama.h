@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "model/config.h"
+#include "model/kv_cache.h"
 #include "model/layers.h"
 
 namespace llmft::model {
@@ -31,6 +32,9 @@ class DecoderLayerImpl : public torch::nn::Module {
   DecoderLayerImpl(const LlamaConfig& config, const at::TensorOptions& options);
   // mask: this layer's [B, 1, T, T] bool mask, or undefined for plain causal attention.
   at::Tensor forward(const at::Tensor& x, const RotaryTables& rope, const at::Tensor& mask);  // [B,T,C]
+  // The same block reading and extending the KV cache's `layer` slot (AttentionImpl::forward_cached).
+  at::Tensor forward_cached(const at::Tensor& x, const RotaryTables& rope, const at::Tensor& mask, KVCache& cache,
+                            int64_t layer);  // [B,T,C]
 
   Attention self_attn{nullptr};
   MLP mlp{nullptr};
@@ -46,6 +50,9 @@ class LlamaModelImpl : public torch::nn::Module {
   // the final norm.
   at::Tensor forward(const at::Tensor& input_ids, const std::optional<at::Tensor>& attention_mask,
                      const at::Tensor& position_ids, bool position_ids_given);
+  // Incremental decoding: input_ids [B, T] are the tokens after the cache.length() cached ones, at
+  // positions cache.length() + [0, T). Extends the cache by T. -> [B, T, C] after the final norm.
+  at::Tensor forward_cached(const at::Tensor& input_ids, KVCache& cache);
 
   DecoderLayerImpl& layer(int64_t index) { return *layers->ptr<DecoderLayerImpl>(index); }
 
@@ -72,6 +79,12 @@ class LlamaForCausalLMImpl : public torch::nn::Module {
   // Parameters are allocated (uninitialised, norms at one) directly in `dtype` on `device`.
   LlamaForCausalLMImpl(LlamaConfig config, c10::ScalarType dtype = at::kFloat, c10::Device device = at::kCPU);
   CausalLMOutput forward(const ForwardArgs& args);
+  // Generation step with a KV cache (no padding, no labels): input_ids [B, T] continue the cached
+  // sequence; the cache grows by T. -> logits [B, T, V], or [B, 1, V] for the last token only when
+  // last_only (a prefill then skips the output projection for every other prompt token).
+  at::Tensor forward_cached(const at::Tensor& input_ids, KVCache& cache, bool last_only = false);
+  // A cache sized for this model, in its dtype and on its device.
+  KVCache make_cache(int64_t batch, int64_t max_len) const { return KVCache(config_, batch, max_len, options_); }
   const LlamaConfig& config() const { return config_; }
   void set_activation_checkpointing(bool enabled) { model->set_activation_checkpointing(enabled); }
   // The output projection [V, C]: the embedding's weight when tie_word_embeddings.
