@@ -25,10 +25,7 @@ PARTS = [("noun", "data.noun"), ("verb", "data.verb"), ("adjective", "data.adj")
 WORD = re.compile(r"^[a-z]{3,14}$")  # lowercase: proper nouns (Paris, Kieslowski) are left out
 MAX_GLOSS = 140
 
-NOTICE = """The records in train.jsonl and eval.jsonl are derived from WordNet 3.0 (word, part of speech
-and the definition part of each synset's gloss), as shipped by Debian's wordnet-base package.
-
-WordNet Release 3.0
+WORDNET_LICENSE = """WordNet Release 3.0
 
 This software and database is being provided to you, the LICENSEE, by Princeton University under the
 following license. By obtaining, using and/or copying this software and database, you agree that you
@@ -53,6 +50,11 @@ to distribution of the software and/or database. Title to copyright in this soft
 any associated documentation shall at all times remain with Princeton University and LICENSEE agrees
 to preserve same.
 """
+
+NOTICE = """The records in train.jsonl and eval.jsonl are derived from WordNet 3.0 (word, part of speech
+and the definition part of each synset's gloss), as shipped by Debian's wordnet-base package.
+
+""" + WORDNET_LICENSE
 
 
 def read_definitions(path, part):

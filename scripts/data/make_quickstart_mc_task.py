@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_quickstart_dataset import PARTS, SEED, read_definitions  # noqa: E402
+from make_quickstart_dataset import PARTS, SEED, WORDNET_LICENSE, read_definitions  # noqa: E402
 
 MC_SEED = 20241129
 CHOICES = 4
@@ -37,31 +37,7 @@ QUICKSTART_EVAL, QUICKSTART_TRAIN = 200, 3000  # make_quickstart_dataset.py's de
 NOTICE = """The items of {name} are derived from WordNet 3.0 (words and the definition part of each
 synset's gloss), as shipped by Debian's wordnet-base package.
 
-WordNet Release 3.0
-
-This software and database is being provided to you, the LICENSEE, by Princeton University under the
-following license. By obtaining, using and/or copying this software and database, you agree that you
-have read, understood, and will comply with these terms and conditions.:
-
-Permission to use, copy, modify and distribute this software and database and its documentation for
-any purpose and without fee or royalty is hereby granted, provided that you agree to comply with the
-following copyright notice and statements, including the disclaimer, and that the same appear on ALL
-copies of the software, database and documentation, including modifications that you make for
-internal use or for distribution.
-
-WordNet 3.0 Copyright 2006 by Princeton University. All rights reserved.
-
-THIS SOFTWARE AND DATABASE IS PROVIDED "AS IS" AND PRINCETON UNIVERSITY MAKES NO REPRESENTATIONS OR
-WARRANTIES, EXPRESS OR IMPLIED. BY WAY OF EXAMPLE, BUT NOT LIMITATION, PRINCETON UNIVERSITY MAKES NO
-REPRESENTATIONS OR WARRANTIES OF MERCHANTABILITY OR FITNESS FOR ANY PARTICULAR PURPOSE OR THAT THE USE
-OF THE LICENSED SOFTWARE, DATABASE OR DOCUMENTATION WILL NOT INFRINGE ANY THIRD PARTY PATENTS,
-COPYRIGHTS, TRADEMARKS OR OTHER RIGHTS.
-
-The name of Princeton University or Princeton may not be used in advertising or publicity pertaining
-to distribution of the software and/or database. Title to copyright in this software, database and
-any associated documentation shall at all times remain with Princeton University and LICENSEE agrees
-to preserve same.
-"""
+""" + WORDNET_LICENSE
 
 
 def item(word, definition, distractors, rng):
