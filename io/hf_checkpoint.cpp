@@ -16,8 +16,8 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-constexpr const char* kSingleFileName = "model.safetensors";
-constexpr const char* kIndexFileName = "model.safetensors.index.json";
+constexpr const char* kSingleFileName = kHfSingleFileName;
+constexpr const char* kIndexFileName = kHfIndexFileName;
 
 // weight_map values are joined to the model directory: an absolute path or a ".." component
 // would let a downloaded index point at any file on the machine.
@@ -61,41 +61,8 @@ std::map<std::string, std::string> read_weight_map(const fs::path& index_path) {
   return weight_map;
 }
 
-std::string shard_file_name(std::size_t k, std::size_t n) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "model-%05zu-of-%05zu.safetensors", k, n);
-  return buf;
-}
-
 uint64_t tensor_bytes(const NamedTensor& t) {
   return t.tensor.defined() ? static_cast<uint64_t>(t.tensor.numel()) * t.tensor.element_size() : 0;
-}
-
-// Greedy packing in order, as transformers/huggingface_hub do: start a new shard when the next
-// tensor would push the current one past the limit; a tensor larger than the limit gets a shard
-// to itself. Unlike huggingface_hub, an oversized tensor does not jump ahead of the current
-// shard, so tensors keep their order across shards. Returns [begin, end) index ranges.
-std::vector<std::pair<std::size_t, std::size_t>> pack_shards(const std::vector<NamedTensor>& tensors,
-                                                             uint64_t max_shard_bytes) {
-  std::vector<std::pair<std::size_t, std::size_t>> shards;
-  std::size_t begin = 0;
-  uint64_t current = 0;
-  for (std::size_t i = 0; i < tensors.size(); ++i) {
-    const uint64_t bytes = tensor_bytes(tensors[i]);
-    if (i > begin && (bytes > max_shard_bytes || current + bytes > max_shard_bytes)) {
-      shards.emplace_back(begin, i);
-      begin = i;
-      current = 0;
-    }
-    current += bytes;
-    if (bytes > max_shard_bytes) {
-      shards.emplace_back(begin, i + 1);
-      begin = i + 1;
-      current = 0;
-    }
-  }
-  if (begin < tensors.size()) shards.emplace_back(begin, tensors.size());
-  return shards;
 }
 
 // A stale file from an earlier save with another layout would make the directory ambiguous
@@ -194,15 +161,52 @@ at::Tensor HfCheckpoint::tensor(const std::string& name) const {
   return shards_[position_of(shard_index_, root_, name)].tensor(name);
 }
 
+std::string shard_file_name(std::size_t k, std::size_t n) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "model-%05zu-of-%05zu.safetensors", k, n);
+  return buf;
+}
+
+// Unlike huggingface_hub, an oversized tensor does not jump ahead of the current shard.
+std::vector<std::pair<std::size_t, std::size_t>> pack_shards(const std::vector<uint64_t>& tensor_bytes,
+                                                             uint64_t max_shard_bytes) {
+  std::vector<std::pair<std::size_t, std::size_t>> shards;
+  std::size_t begin = 0;
+  uint64_t current = 0;
+  for (std::size_t i = 0; i < tensor_bytes.size(); ++i) {
+    const uint64_t bytes = tensor_bytes[i];
+    if (i > begin && (bytes > max_shard_bytes || current + bytes > max_shard_bytes)) {
+      shards.emplace_back(begin, i);
+      begin = i;
+      current = 0;
+    }
+    current += bytes;
+    if (bytes > max_shard_bytes) {
+      shards.emplace_back(begin, i + 1);
+      begin = i + 1;
+      current = 0;
+    }
+  }
+  if (begin < tensor_bytes.size()) shards.emplace_back(begin, tensor_bytes.size());
+  return shards;
+}
+
+void write_hf_index(const fs::path& dir, const std::map<std::string, std::string>& weight_map, uint64_t total_bytes) {
+  const Json index = {{"metadata", {{"total_size", total_bytes}}}, {"weight_map", weight_map}};
+  write_file_atomically(dir / kIndexFileName, index.dump(2) + "\n");
+}
+
 void write_hf_checkpoint(const fs::path& dir, const std::vector<NamedTensor>& tensors, uint64_t max_shard_bytes,
                          const std::map<std::string, std::string>& metadata) {
   // Names are checked across the whole checkpoint, not just within each shard file.
   std::set<std::string> seen;
+  std::vector<uint64_t> sizes;
   uint64_t total = 0;
   for (const auto& t : tensors) {
     if (!seen.insert(t.name).second)
       throw Error(dir.string() + ": tensor '" + t.name + "' given twice when writing the checkpoint");
-    total += tensor_bytes(t);
+    sizes.push_back(tensor_bytes(t));
+    total += sizes.back();
   }
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -214,8 +218,8 @@ void write_hf_checkpoint(const fs::path& dir, const std::vector<NamedTensor>& te
     return;
   }
 
-  const auto ranges = pack_shards(tensors, max_shard_bytes);
-  Json weight_map = Json::object();
+  const auto ranges = pack_shards(sizes, max_shard_bytes);
+  std::map<std::string, std::string> weight_map;
   for (std::size_t k = 0; k < ranges.size(); ++k) {
     const std::string file_name = shard_file_name(k + 1, ranges.size());
     const auto [begin, end] = ranges[k];
@@ -224,8 +228,7 @@ void write_hf_checkpoint(const fs::path& dir, const std::vector<NamedTensor>& te
     for (const auto& t : shard) weight_map[t.name] = file_name;
   }
   // The index goes last, so it never names a shard that is not yet on disk.
-  const Json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
-  write_file_atomically(dir / kIndexFileName, index.dump(2) + "\n");
+  write_hf_index(dir, weight_map, total);
   remove_stale(dir / kSingleFileName);
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "io/safetensors.h"
@@ -35,6 +36,22 @@ class HfCheckpoint {
   std::vector<SafetensorsFile> shards_;
   std::map<std::string, std::size_t> shard_index_;  // tensor name -> index into shards_
 };
+
+inline constexpr const char* kHfSingleFileName = "model.safetensors";
+inline constexpr const char* kHfIndexFileName = "model.safetensors.index.json";
+
+// "model-0000K-of-0000N.safetensors" (HF's shard naming; k counts from 1).
+std::string shard_file_name(std::size_t k, std::size_t n);
+
+// Greedy packing in order, as transformers/huggingface_hub do: a new shard starts when the next
+// tensor would push the current one past the limit; a tensor larger than the limit gets a shard to
+// itself. Tensors keep their order. Returns [begin, end) index ranges into `tensor_bytes`.
+std::vector<std::pair<std::size_t, std::size_t>> pack_shards(const std::vector<uint64_t>& tensor_bytes,
+                                                             uint64_t max_shard_bytes);
+
+// model.safetensors.index.json for `weight_map` (tensor name -> shard file), written atomically.
+void write_hf_index(const std::filesystem::path& dir, const std::map<std::string, std::string>& weight_map,
+                    uint64_t total_bytes);
 
 // Writes `tensors` into `dir` as model.safetensors, or, when their total size exceeds
 // `max_shard_bytes`, as model-0000K-of-0000N.safetensors plus model.safetensors.index.json

@@ -1,11 +1,9 @@
 #include "lora/merge_weights.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <optional>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "io/atomic_file.h"
@@ -21,8 +19,8 @@ namespace llmft::lora {
 namespace {
 namespace fs = std::filesystem;
 
-constexpr const char* kSingleFile = "model.safetensors";
-constexpr const char* kIndexFile = "model.safetensors.index.json";
+constexpr const char* kSingleFile = io::kHfSingleFileName;
+constexpr const char* kIndexFile = io::kHfIndexFileName;
 
 // One output tensor from its base value (any dtype), applying the plan's edit.
 at::Tensor merged_tensor(const std::string& name, const at::Tensor& base, const MergePlan& plan,
@@ -43,11 +41,6 @@ void account(MergeWriteReport& report, const std::vector<io::NamedTensor>& shard
     report.parameters += t.tensor.numel();
     report.bytes += t.tensor.nbytes();
   }
-}
-
-void write_index(const fs::path& out_dir, const nlohmann::json& weight_map, uint64_t total) {
-  const nlohmann::json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
-  io::write_file_atomically(out_dir / kIndexFile, index.dump(2) + "\n");
 }
 
 MergeWriteReport write_from_hf(const MergePlan& plan, const fs::path& out_dir, c10::ScalarType dtype,
@@ -73,7 +66,7 @@ MergeWriteReport write_from_hf(const MergePlan& plan, const fs::path& out_dir, c
   }
 
   MergeWriteReport report;
-  nlohmann::json weight_map = nlohmann::json::object();
+  std::map<std::string, std::string> weight_map;
   for (const auto& [file_name, source_path, names] : layout) {
     const io::SafetensorsFile source = io::SafetensorsFile::open(source_path);
     std::vector<io::NamedTensor> shard;
@@ -86,14 +79,8 @@ MergeWriteReport write_from_hf(const MergePlan& plan, const fs::path& out_dir, c
     report.shard_files.push_back(file_name);
     account(report, shard);
   }
-  if (indexed) write_index(out_dir, weight_map, report.bytes);
+  if (indexed) io::write_hf_index(out_dir, weight_map, report.bytes);
   return report;
-}
-
-std::string shard_file_name(std::size_t k, std::size_t n) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "model-%05zu-of-%05zu.safetensors", k, n);
-  return buffer;
 }
 
 MergeWriteReport write_from_gguf(const MergePlan& plan, const fs::path& out_dir, c10::ScalarType dtype,
@@ -117,36 +104,18 @@ MergeWriteReport write_from_gguf(const MergePlan& plan, const fs::path& out_dir,
     items.push_back({t.name, numel * element});
     total += numel * element;
   }
-  // io::write_hf_checkpoint's packing: one file when it all fits, else consecutive runs of tensors,
-  // a run closing before the tensor that would overflow it (an oversized tensor gets its own shard).
-  std::vector<std::pair<std::size_t, std::size_t>> ranges;
-  if (total <= max_shard_bytes) {
-    ranges.emplace_back(0, items.size());
-  } else {
-    std::size_t begin = 0;
-    uint64_t current = 0;
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      const uint64_t bytes = items[i].bytes;
-      if (i > begin && (bytes > max_shard_bytes || current + bytes > max_shard_bytes)) {
-        ranges.emplace_back(begin, i);
-        begin = i;
-        current = 0;
-      }
-      current += bytes;
-      if (bytes > max_shard_bytes) {
-        ranges.emplace_back(begin, i + 1);
-        begin = i + 1;
-        current = 0;
-      }
-    }
-    if (begin < items.size()) ranges.emplace_back(begin, items.size());
-  }
+  // io::write_hf_checkpoint's layout: one file when it all fits, else its greedy packing.
+  std::vector<uint64_t> sizes;
+  for (const auto& item : items) sizes.push_back(item.bytes);
+  const std::vector<std::pair<std::size_t, std::size_t>> ranges =
+      total <= max_shard_bytes ? std::vector<std::pair<std::size_t, std::size_t>>{{0, items.size()}}
+                               : io::pack_shards(sizes, max_shard_bytes);
 
   MergeWriteReport report;
-  nlohmann::json weight_map = nlohmann::json::object();
+  std::map<std::string, std::string> weight_map;
   for (std::size_t k = 0; k < ranges.size(); ++k) {
     const std::string file_name = ranges.size() == 1 && total <= max_shard_bytes ? kSingleFile
-                                                                                 : shard_file_name(k + 1, ranges.size());
+                                                                                 : io::shard_file_name(k + 1, ranges.size());
     std::vector<io::NamedTensor> shard;
     for (std::size_t i = ranges[k].first; i < ranges[k].second; ++i) {
       const std::string& name = items[i].name;
@@ -163,7 +132,7 @@ MergeWriteReport write_from_gguf(const MergePlan& plan, const fs::path& out_dir,
     account(report, shard);
   }
   if (report.shard_files.size() > 1 || report.shard_files.front() != kSingleFile)
-    write_index(out_dir, weight_map, report.bytes);
+    io::write_hf_index(out_dir, weight_map, report.bytes);
   return report;
 }
 
