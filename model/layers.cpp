@@ -125,26 +125,24 @@ at::Tensor repeat_kv(const at::Tensor& x, int64_t groups) {
 }
 }  // namespace
 
-at::Tensor AttentionImpl::forward(const at::Tensor& x, const RotaryTables& rope, const at::Tensor& mask) {
+AttentionImpl::Projected AttentionImpl::project(const at::Tensor& x, const RotaryTables& rope) {
   const int64_t B = x.size(0), T = x.size(1);
   at::Tensor q = q_proj->forward(x).view({B, T, -1, head_dim_}).transpose(1, 2);  // [B, H, T, D]
   at::Tensor k = k_proj->forward(x).view({B, T, -1, head_dim_}).transpose(1, 2);  // [B, KV, T, D]
   at::Tensor v = v_proj->forward(x).view({B, T, -1, head_dim_}).transpose(1, 2);  // [B, KV, T, D]
-  q = apply_rotary(q, rope);
-  k = apply_rotary(k, rope);
-  return attend(std::move(q), std::move(k), std::move(v), mask);
+  return {apply_rotary(q, rope), apply_rotary(k, rope), std::move(v)};
+}
+
+at::Tensor AttentionImpl::forward(const at::Tensor& x, const RotaryTables& rope, const at::Tensor& mask) {
+  Projected p = project(x, rope);
+  return attend(std::move(p.q), std::move(p.k), std::move(p.v), mask);
 }
 
 at::Tensor AttentionImpl::forward_cached(const at::Tensor& x, const RotaryTables& rope, const at::Tensor& mask,
                                          KVCache& cache, int64_t layer) {
-  const int64_t B = x.size(0), T = x.size(1);
-  at::Tensor q = q_proj->forward(x).view({B, T, -1, head_dim_}).transpose(1, 2);  // [B, H, T, D]
-  at::Tensor k = k_proj->forward(x).view({B, T, -1, head_dim_}).transpose(1, 2);  // [B, KV, T, D]
-  at::Tensor v = v_proj->forward(x).view({B, T, -1, head_dim_}).transpose(1, 2);  // [B, KV, T, D]
-  q = apply_rotary(q, rope);
-  k = apply_rotary(k, rope);
-  auto [keys, values] = cache.append(layer, k, v);  // [B, KV, past + T, D]
-  return attend(std::move(q), std::move(keys), std::move(values), mask);
+  Projected p = project(x, rope);
+  auto [keys, values] = cache.append(layer, p.k, p.v);  // [B, KV, past + T, D]
+  return attend(std::move(p.q), std::move(keys), std::move(values), mask);
 }
 
 at::Tensor AttentionImpl::attend(at::Tensor q, at::Tensor k, at::Tensor v, const at::Tensor& mask) {

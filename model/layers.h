@@ -94,6 +94,13 @@ class AttentionImpl : public torch::nn::Module {
 
  private:
   // q [B, H, T, D], k/v [B, KV, S, D] (S >= T) -> o_proj(attention) [B, T, C].
+  struct Projected {
+    at::Tensor q;  // [B, H, T, D], rotated
+    at::Tensor k;  // [B, KV, T, D], rotated
+    at::Tensor v;  // [B, KV, T, D]
+  };
+  // The q/k/v projections of x with RoPE applied, shared by forward and forward_cached.
+  Projected project(const at::Tensor& x, const RotaryTables& rope);
   at::Tensor attend(at::Tensor q, at::Tensor k, at::Tensor v, const at::Tensor& mask);
 
   int64_t num_heads_;
