@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "data/byte_unicode.h"
+#include "data/sha256.h"
 #include "io/error.h"
 
 namespace llmft::data {
@@ -15,6 +16,40 @@ uint64_t pair_key(int32_t left, int32_t right) {
 
 // A possible merge of two adjacent symbols. The ids are kept so that an entry made stale by an
 // earlier merge (either side changed or vanished) is recognised and dropped when popped.
+// Bump when a change to this file changes the ids any vocabulary encodes to.
+constexpr const char* kBpeImplementationVersion = "llmft-bpe-1";
+
+// Everything in `vocab` that decides encode(), length-prefixed so no two vocabularies collide.
+std::string vocab_fingerprint(const BpeVocab& vocab) {
+  std::string blob;
+  auto put = [&blob](std::string_view field) {
+    blob += std::to_string(field.size());
+    blob += ':';
+    blob += field;
+  };
+  auto put_id = [&](const std::optional<int32_t>& id) { put(id ? std::to_string(*id) : "-"); };
+  put(kBpeImplementationVersion);
+  for (std::size_t i = 0; i < vocab.tokens.size(); ++i) {
+    put(vocab.tokens[i]);
+    put(std::to_string(i < vocab.kinds.size() ? int(vocab.kinds[i]) : 0));
+  }
+  put("merges");
+  for (const auto& [left, right] : vocab.merges) {
+    put(left);
+    put(right);
+  }
+  put("pretokenizer");
+  for (const std::string& pattern : vocab.pretokenizer) put(pattern);
+  put(vocab.ignore_merges ? "ignore_merges" : "merges_always");
+  put_id(vocab.specials.bos_id);
+  put_id(vocab.specials.eos_id);
+  put_id(vocab.specials.pad_id);
+  put_id(vocab.specials.unk_id);
+  put(vocab.specials.add_bos ? "add_bos" : "-");
+  put(vocab.specials.add_eos ? "add_eos" : "-");
+  return sha256_hex(blob);
+}
+
 struct Candidate {
   int32_t rank;
   int32_t left, right;  // symbol positions
@@ -41,8 +76,9 @@ struct BpeTokenizer::Scratch {
 };
 
 BpeTokenizer::BpeTokenizer(BpeVocab vocab)
-    : Tokenizer(std::move(vocab.specials)),
+    : Tokenizer(vocab.specials),
       source_(std::move(vocab.source)),
+      fingerprint_(vocab_fingerprint(vocab)),
       tokens_(std::move(vocab.tokens)),
       kinds_(std::move(vocab.kinds)),
       ignore_merges_(vocab.ignore_merges) {

@@ -44,6 +44,7 @@ class BpeTokenizer final : public Tokenizer {
   const std::string& id_to_token(int32_t id) const override;
   TokenKind token_kind(int32_t id) const override;
   int32_t vocab_size() const override { return int32_t(tokens_.size()); }
+  std::string fingerprint() const override { return fingerprint_; }
 
   const std::string& source() const { return source_; }
   const BpePretokenizer& pretokenizer() const { return *pretokenizer_; }
@@ -75,6 +76,7 @@ class BpeTokenizer final : public Tokenizer {
   const SpecialToken* match_special(std::string_view text, std::size_t pos, bool parse_special) const;
 
   std::string source_;
+  std::string fingerprint_;
   std::vector<std::string> tokens_;
   std::vector<TokenKind> kinds_;
   std::vector<std::string> bytes_;  // raw bytes each token stands for

@@ -59,6 +59,10 @@ class Tokenizer {
   virtual const std::string& id_to_token(int32_t id) const = 0;  // throws llmft::Error when out of range
   virtual TokenKind token_kind(int32_t id) const = 0;
   virtual int32_t vocab_size() const = 0;
+  // SHA-256 hex over everything that decides what encode() returns (vocabulary, merges or model,
+  // pre-tokenizer, normalizer, specials) and the implementation's version: keys the token cache, so
+  // a changed vocabulary or a fixed tokenizer bug never reuses stale ids.
+  virtual std::string fingerprint() const = 0;
 
   const TokenizerSpecials& specials() const { return specials_; }
   std::optional<int32_t> bos_id() const { return specials_.bos_id; }
