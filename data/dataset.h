@@ -18,20 +18,32 @@ enum class RecordFormat {
   kShareGpt,  // {"conversations": [{"from": "system"|"human"|"gpt", "value"}, ...]}
 };
 
+enum class TruncationSide {
+  kRight,  // keep the first max_seq_len tokens
+  kLeft,   // keep the last max_seq_len tokens
+  kDrop,   // leave the example out (counted as dropped)
+};
+
 struct DatasetOptions {
   std::filesystem::path path;
   RecordFormat format = RecordFormat::kChat;
   // "auto": the tokenizer's own chat template when it is a known one (chat/sharegpt), the Alpaca
   // prompt for alpaca, nothing for text. Otherwise a template name (see chat_template.h).
   std::string template_name = "auto";
-  int64_t max_seq_len = 2048;  // longer examples are truncated from the right
+  int64_t max_seq_len = 2048;
+  TruncationSide truncation = TruncationSide::kRight;  // for examples longer than max_seq_len
   bool train_on_prompt = false;
+  // Records that cannot be read: fail (throw, naming file:line) or skip (counted in stats.skipped,
+  // the first few reasons kept in stats.skip_examples).
+  bool skip_bad_records = false;
 };
 
 struct DatasetStats {
   int64_t records = 0;            // records read
   int64_t truncated = 0;          // examples cut to max_seq_len
-  int64_t dropped = 0;            // examples left without any supervised token (after truncation)
+  int64_t dropped = 0;            // examples left out: no supervised token after truncation, or too long to keep
+  int64_t skipped = 0;            // records that could not be read (data.on_error: skip)
+  std::vector<std::string> skip_examples;  // the first few skip reasons, "FILE:LINE: ..."
   int64_t tokens = 0;             // over kept examples
   int64_t supervised_tokens = 0;  // over kept examples
 };

@@ -15,6 +15,14 @@ enum class Method { kLora, kFull };
 enum class LoraInit { kDefault, kGaussian };
 enum class DataFormat { kText, kAlpaca, kChat, kShareGpt };
 enum class LrScheduler { kCosine, kLinear, kConstant };
+// What happens to an example longer than data.max_seq_len.
+enum class Truncation {
+  kRight,  // keep the first max_seq_len tokens
+  kLeft,   // keep the last max_seq_len tokens (the final answer survives; the prompt start is cut)
+  kDrop,   // leave the example out
+};
+// What happens to a record that cannot be read (malformed JSON, missing field, bad conversation).
+enum class OnError { kFail, kSkip };
 
 // `auto` | `cpu` | `cuda` | `cuda:N`. `auto` picks CUDA when available; plain `cuda` (index -1) means the
 // current CUDA device, as torch::Device("cuda") does.
@@ -51,8 +59,17 @@ struct DataSection {
   DataFormat format = DataFormat::kChat;
   std::string template_name = "auto";  // YAML key `template` (a C++ keyword)
   int64_t max_seq_len = 2048;
+  Truncation truncation = Truncation::kRight;
+  // Concatenate examples into rows of max_seq_len (position ids restart and attention stays inside
+  // each example) instead of padding each batch to its longest example.
   bool packing = false;
+  // Batches of similar lengths (less padding); order stays seeded and resumable.
+  bool group_by_length = false;
   bool train_on_prompt = false;
+  OnError on_error = OnError::kFail;
+  // Reuse tokenized data from the token cache ($LLMFT_CACHE_DIR, else ~/.cache/llmft) when its key
+  // (tokenizer, data bytes, template, masking, max_seq_len, truncation) matches.
+  bool cache = true;
   // Held-out evaluation data: a fraction of `path`, or a separate file; at most one of the two.
   std::optional<double> eval_split;
   std::optional<std::string> eval_path;

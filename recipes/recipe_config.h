@@ -36,6 +36,8 @@ std::string to_string(Method value);
 std::string to_string(LoraInit value);
 std::string to_string(DataFormat value);
 std::string to_string(LrScheduler value);
+std::string to_string(Truncation value);
+std::string to_string(OnError value);
 std::string to_string(const Device& value);
 
 // "auto" | "cpu" | "cuda" | "cuda:N"; throws llmft::Error naming the text otherwise.

@@ -31,6 +31,9 @@ constexpr std::pair<DataFormat, const char*> kDataFormats[] = {{DataFormat::kTex
 constexpr std::pair<LrScheduler, const char*> kLrSchedulers[] = {{LrScheduler::kCosine, "cosine"},
                                                                  {LrScheduler::kLinear, "linear"},
                                                                  {LrScheduler::kConstant, "constant"}};
+constexpr std::pair<Truncation, const char*> kTruncations[] = {
+    {Truncation::kRight, "right"}, {Truncation::kLeft, "left"}, {Truncation::kDrop, "drop"}};
+constexpr std::pair<OnError, const char*> kOnErrors[] = {{OnError::kFail, "fail"}, {OnError::kSkip, "skip"}};
 
 template <class E, size_t N>
 std::string enum_name(const std::pair<E, const char*> (&table)[N], E value) {
@@ -47,6 +50,8 @@ std::string to_string(Method value) { return enum_name(kMethods, value); }
 std::string to_string(LoraInit value) { return enum_name(kLoraInits, value); }
 std::string to_string(DataFormat value) { return enum_name(kDataFormats, value); }
 std::string to_string(LrScheduler value) { return enum_name(kLrSchedulers, value); }
+std::string to_string(Truncation value) { return enum_name(kTruncations, value); }
+std::string to_string(OnError value) { return enum_name(kOnErrors, value); }
 
 std::string to_string(const Device& value) {
   switch (value.kind) {
@@ -252,6 +257,8 @@ LLMFT_ENUM_CODEC(Method, kMethods)
 LLMFT_ENUM_CODEC(LoraInit, kLoraInits)
 LLMFT_ENUM_CODEC(DataFormat, kDataFormats)
 LLMFT_ENUM_CODEC(LrScheduler, kLrSchedulers)
+LLMFT_ENUM_CODEC(Truncation, kTruncations)
+LLMFT_ENUM_CODEC(OnError, kOnErrors)
 #undef LLMFT_ENUM_CODEC
 
 // Optional keys: null (`~`, `null`, or nothing) unsets them, which lets an override clear a file's value.
@@ -336,8 +343,12 @@ std::vector<Field> build_fields() {
       // `template` is a C++ keyword, hence the member's different name.
       make_field("data.template", +[](Recipe& r) -> auto& { return r.data.template_name; }),
       LLMFT_FIELD(data, max_seq_len),
+      LLMFT_FIELD(data, truncation),
       LLMFT_FIELD(data, packing),
+      LLMFT_FIELD(data, group_by_length),
       LLMFT_FIELD(data, train_on_prompt),
+      LLMFT_FIELD(data, on_error),
+      LLMFT_FIELD(data, cache),
       LLMFT_FIELD(data, eval_split),
       LLMFT_FIELD(data, eval_path),
       LLMFT_FIELD(train, batch_size),

@@ -94,13 +94,19 @@ data::RecordFormat to_record_format(DataFormat format) {
   return data::RecordFormat::kChat;
 }
 
+}  // namespace
+
 data::DatasetOptions dataset_options(const DataSection& d, const fs::path& path) {
   data::DatasetOptions o;
   o.path = path;
   o.format = to_record_format(d.format);
   o.template_name = d.template_name;
   o.max_seq_len = d.max_seq_len;
+  o.truncation = d.truncation == Truncation::kLeft   ? data::TruncationSide::kLeft
+                 : d.truncation == Truncation::kDrop ? data::TruncationSide::kDrop
+                                                     : data::TruncationSide::kRight;
   o.train_on_prompt = d.train_on_prompt;
+  o.skip_bad_records = d.on_error == OnError::kSkip;
   return o;
 }
 
@@ -115,6 +121,31 @@ std::string describe_stats(const data::TokenizedDataset& d) {
                 static_cast<long long>(s.dropped), static_cast<long long>(s.tokens), share, d.template_used.c_str());
   return text;
 }
+
+TrainingData load_training_data(const Recipe& recipe, const data::Tokenizer& tokenizer,
+                                const std::function<void(const std::string&)>& log) {
+  if (!fs::exists(recipe.data.path)) throw Error("data.path: " + recipe.data.path + ": no such file");
+  log("tokenizing " + recipe.data.path);
+  TrainingData out;
+  data::TokenizedDataset all = data::load_dataset(dataset_options(recipe.data, recipe.data.path), tokenizer);
+  if (recipe.data.eval_split) {
+    auto split = data::split_for_eval(std::move(all), *recipe.data.eval_split, uint64_t(recipe.train.seed));
+    out.train = std::move(split.train);
+    out.eval = std::move(split.eval);
+  } else {
+    out.train = std::move(all);
+  }
+  if (recipe.data.eval_path) {
+    if (!fs::exists(*recipe.data.eval_path)) throw Error("data.eval_path: " + *recipe.data.eval_path + ": no such file");
+    out.eval = data::load_dataset(dataset_options(recipe.data, *recipe.data.eval_path), tokenizer);
+  }
+  log("train data: " + describe_stats(out.train));
+  if (out.eval) log("eval data: " + describe_stats(*out.eval));
+  if (out.eval && out.eval->samples.empty()) throw Error("eval data: no example is left to evaluate on");
+  return out;
+}
+
+namespace {
 
 void check_unsupported(const Recipe& r) {
   if (r.data.packing) {
@@ -136,23 +167,9 @@ TrainingSetup prepare_training(const Recipe& recipe, bool load_weights,
   s.tokenizer = data::load_tokenizer(s.model_path);
   s.pad_id = s.tokenizer->pad_id().value_or(s.tokenizer->eos_id().value_or(0));
 
-  if (!fs::exists(recipe.data.path)) throw Error("data.path: " + recipe.data.path + ": no such file");
-  log("tokenizing " + recipe.data.path);
-  data::TokenizedDataset all = data::load_dataset(dataset_options(recipe.data, recipe.data.path), *s.tokenizer);
-  if (recipe.data.eval_split) {
-    auto split = data::split_for_eval(std::move(all), *recipe.data.eval_split, uint64_t(recipe.train.seed));
-    s.train_data = std::move(split.train);
-    s.eval_data = std::move(split.eval);
-  } else {
-    s.train_data = std::move(all);
-  }
-  if (recipe.data.eval_path) {
-    if (!fs::exists(*recipe.data.eval_path)) throw Error("data.eval_path: " + *recipe.data.eval_path + ": no such file");
-    s.eval_data = data::load_dataset(dataset_options(recipe.data, *recipe.data.eval_path), *s.tokenizer);
-  }
-  log("train data: " + describe_stats(s.train_data));
-  if (s.eval_data) log("eval data: " + describe_stats(*s.eval_data));
-  if (s.eval_data && s.eval_data->samples.empty()) throw Error("eval data: no example is left to evaluate on");
+  TrainingData data = load_training_data(recipe, *s.tokenizer, log);
+  s.train_data = std::move(data.train);
+  s.eval_data = std::move(data.eval);
   s.plan = plan_steps(recipe.train, int64_t(s.train_data.samples.size()));
 
   log("loading " + s.model_path.string() + " (" + to_string(recipe.model.dtype) + ", " + s.device.str() + ")");

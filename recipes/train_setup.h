@@ -50,6 +50,18 @@ struct TrainingSetup {
 TrainingSetup prepare_training(const Recipe& recipe, bool load_weights,
                                const std::function<void(const std::string&)>& log);
 
+// The training data (and held-out data) a recipe names, tokenized as training sees it; the
+// statistics lines go to `log`.
+struct TrainingData {
+  data::TokenizedDataset train;
+  std::optional<data::TokenizedDataset> eval;
+};
+TrainingData load_training_data(const Recipe& recipe, const data::Tokenizer& tokenizer,
+                                const std::function<void(const std::string&)>& log);
+data::DatasetOptions dataset_options(const DataSection& section, const std::filesystem::path& path);
+// "N records -> M examples (T truncated, D dropped ...), tokens, % supervised, template".
+std::string describe_stats(const data::TokenizedDataset& dataset);
+
 c10::Device resolve_device(const Device& device);
 c10::ScalarType to_scalar_type(DType dtype);
 train::Schedule to_schedule(LrScheduler scheduler);
