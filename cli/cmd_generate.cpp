@@ -27,7 +27,8 @@ void add_generate_command(CLI::App& app) {
       sub->add_option("--prompts", *prompts, "File with one prompt per line, or JSONL {\"prompt\": ...}");
   sub->add_flag("--chat", c->chat, "Interactive chat: read a line, reply, keep the conversation");
   prompt_opt->excludes(prompts_opt);
-  sub->add_option("--template", c->template_name, "auto | chatml | none (auto: the tokenizer's ChatML template)")
+  sub->add_option("--template", c->template_name, "auto | chatml | llama3 | llama2 | mistral | none (auto: the built-in matching the tokenizer's chat "
+                  "template; none: the raw prompt)")
       ->capture_default_str();
   CLI::Option* system_opt = sub->add_option("--system", *system, "System message (chat templates)");
   sub->add_option("--max-new-tokens", c->max_new_tokens, "Most tokens to generate")->capture_default_str();

@@ -23,6 +23,7 @@ void register_commands(CLI::App& app) {
   add_generate_command(app);
   add_inspect_command(app);
   add_convert_command(app);
+  add_data_command(app);
 }
 
 int run_selected(CLI::App& app) {

@@ -31,5 +31,6 @@ void add_eval_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
+void add_data_command(CLI::App& app);
 
 }  // namespace llmft::cli

@@ -15,7 +15,13 @@ int64_t TokenizedSample::supervised_tokens() const {
 Batch collate(const std::vector<const TokenizedSample*>& samples, int32_t pad_id) {
   if (samples.empty()) throw Error("collate: no samples");
   std::size_t longest = 0;
+  bool packed = false;
   for (const TokenizedSample* sample : samples) {
+    packed = packed || !sample->position_ids.empty();
+    if (!sample->position_ids.empty() && sample->position_ids.size() != sample->input_ids.size()) {
+      throw Error("collate: a sample has " + std::to_string(sample->input_ids.size()) + " input ids and " +
+                  std::to_string(sample->position_ids.size()) + " position ids");
+    }
     if (sample->labels.size() != sample->input_ids.size()) {
       throw Error("collate: a sample has " + std::to_string(sample->input_ids.size()) + " input ids and " +
                   std::to_string(sample->labels.size()) + " labels");
@@ -43,6 +49,20 @@ Batch collate(const std::vector<const TokenizedSample*>& samples, int32_t pad_id
     }
     batch.tokens += static_cast<int64_t>(sample.input_ids.size());
     batch.supervised_tokens += sample.supervised_tokens();
+  }
+  if (packed) {
+    // Unpacked rows count 0..n-1; padding restarts at 0 so it forms its own block.
+    batch.position_ids = at::zeros({rows, width}, options);
+    auto positions = batch.position_ids.accessor<int64_t, 2>();
+    for (int64_t row = 0; row < rows; ++row) {
+      const TokenizedSample& sample = *samples[row];
+      const auto n = static_cast<int64_t>(sample.input_ids.size());
+      for (int64_t t = 0; t < width; ++t) {
+        positions[row][t] = t >= n                        ? t - n
+                            : sample.position_ids.empty() ? t
+                                                          : sample.position_ids[static_cast<std::size_t>(t)];
+      }
+    }
   }
   return batch;
 }

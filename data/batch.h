@@ -16,6 +16,8 @@ inline constexpr int32_t kIgnoreIndex = -100;
 struct TokenizedSample {
   std::vector<int32_t> input_ids;
   std::vector<int32_t> labels;  // same length as input_ids
+  // Empty: positions 0..n-1. Packed rows (data/packing.h): restarting at 0 for each example.
+  std::vector<int32_t> position_ids = {};
   int64_t supervised_tokens() const;  // labels != -100 after the shift (positions 1..n-1)
 };
 
@@ -23,11 +25,15 @@ struct Batch {
   at::Tensor input_ids;       // [B, T] int64, right-padded with the pad id
   at::Tensor labels;          // [B, T] int64, -100 on padding and masked prompt tokens
   at::Tensor attention_mask;  // [B, T] int64, 1 = token, 0 = padding
+  // [B, T] int64, only when a row is packed: positions restart per example (padding continues as
+  // one more "example" 0, 1, ...). The model then builds its mask from position_ids alone, as
+  // transformers does for packed rows; attention_mask still counts real tokens.
+  at::Tensor position_ids;
   int64_t supervised_tokens = 0;  // targets the loss counts: labels[:, 1:] != -100
   int64_t tokens = 0;             // real (non-padding) tokens
 };
 
-// Right-pads `samples` to the longest one. pad_id fills input_ids (its value never matters: the
+// Right-pads `samples` to the longest one. Any sample with position_ids makes a packed batch. pad_id fills input_ids (its value never matters: the
 // attention mask hides it and its label is -100).
 Batch collate(const std::vector<const TokenizedSample*>& samples, int32_t pad_id);
 

@@ -5,6 +5,7 @@
 
 #include "data/byte_unicode.h"
 #include "data/sha256.h"
+#include "data/unicode_normalize.h"
 #include "io/error.h"
 
 namespace llmft::data {
@@ -41,6 +42,7 @@ std::string vocab_fingerprint(const BpeVocab& vocab) {
   put("pretokenizer");
   for (const std::string& pattern : vocab.pretokenizer) put(pattern);
   put(vocab.ignore_merges ? "ignore_merges" : "merges_always");
+  if (vocab.nfc) put("normalizer:nfc");  // absent for vocabularies without one: their keys stay as they were
   put_id(vocab.specials.bos_id);
   put_id(vocab.specials.eos_id);
   put_id(vocab.specials.pad_id);
@@ -81,7 +83,8 @@ BpeTokenizer::BpeTokenizer(BpeVocab vocab)
       fingerprint_(vocab_fingerprint(vocab)),
       tokens_(std::move(vocab.tokens)),
       kinds_(std::move(vocab.kinds)),
-      ignore_merges_(vocab.ignore_merges) {
+      ignore_merges_(vocab.ignore_merges),
+      nfc_(vocab.nfc) {
   if (tokens_.empty()) throw Error(source_ + ": the tokenizer vocabulary is empty");
   if (tokens_.size() > std::size_t(std::numeric_limits<int32_t>::max())) {
     throw Error(source_ + ": the tokenizer vocabulary has " + std::to_string(tokens_.size()) + " tokens, too many for int32 ids");
@@ -168,6 +171,20 @@ void BpeTokenizer::check_id(int32_t id) const {
 }
 
 std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
+  return encode_impl(text, add_special, parse_special, nullptr);
+}
+
+std::vector<int32_t> BpeTokenizer::encode_with_offsets(std::string_view text, bool parse_special,
+                                                       std::vector<std::size_t>& offsets) const {
+  offsets.clear();
+  std::vector<int32_t> ids = encode_impl(text, false, parse_special, &offsets);
+  // Repairing invalid UTF-8 can lengthen the text; offsets never point past the original.
+  for (std::size_t& offset : offsets) offset = std::min(offset, text.size());
+  return ids;
+}
+
+std::vector<int32_t> BpeTokenizer::encode_impl(std::string_view text, bool add_special, bool parse_special,
+                                               std::vector<std::size_t>* offsets) const {
   // Text from a file may hold invalid UTF-8; read it as Python and Rust strings would.
   std::string repaired;
   if (!is_valid_utf8(text)) {
@@ -186,13 +203,14 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_specia
         ++pos;
         continue;
       }
-      encode_plain(text.substr(plain_start, pos - plain_start), scratch, out);
+      encode_plain(text.substr(plain_start, pos - plain_start), plain_start, scratch, out, offsets);
       out.push_back(special->id);
+      if (offsets) offsets->push_back(pos);
       pos += special->text.size();
       plain_start = pos;
     }
   }
-  encode_plain(text.substr(plain_start), scratch, out);
+  encode_plain(text.substr(plain_start), plain_start, scratch, out, offsets);
   if (add_special && specials_.add_eos && specials_.eos_id) out.push_back(*specials_.eos_id);
   return out;
 }
@@ -206,10 +224,29 @@ const BpeTokenizer::SpecialToken* BpeTokenizer::match_special(std::string_view t
   return nullptr;
 }
 
-void BpeTokenizer::encode_plain(std::string_view text, Scratch& scratch, std::vector<int32_t>& out) const {
+void BpeTokenizer::encode_plain(std::string_view text, std::size_t base, Scratch& scratch, std::vector<int32_t>& out,
+                                std::vector<std::size_t>* offsets) const {
   if (text.empty()) return;
+  NormalizedText normalized;
+  if (nfc_) {
+    normalized = nfc_with_origins(text);
+    text = normalized.text;
+  }
+  // Where byte `pos` of the (normalized) text comes from in the caller's text.
+  auto origin = [&](std::size_t pos) { return base + (nfc_ ? normalized.origin[pos] : pos); };
   pretokenizer_->split(text, scratch.pieces);
-  for (const TextPiece& piece : scratch.pieces) encode_piece(text.substr(piece.offset, piece.length), scratch, out);
+  for (const TextPiece& piece : scratch.pieces) {
+    const std::size_t first = out.size();
+    encode_piece(text.substr(piece.offset, piece.length), scratch, out);
+    if (offsets == nullptr) continue;
+    // Within a piece the tokens spell its bytes (bytes missing from the vocabulary are dropped,
+    // so clamp to the piece).
+    std::size_t pos = piece.offset;
+    for (std::size_t i = first; i < out.size(); ++i) {
+      offsets->push_back(origin(std::min(pos, piece.offset + piece.length)));
+      pos += bytes_[out[i]].size();
+    }
+  }
 }
 
 void BpeTokenizer::encode_piece(std::string_view piece, Scratch& scratch, std::vector<int32_t>& out) const {

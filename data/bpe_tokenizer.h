@@ -26,6 +26,9 @@ struct BpeVocab {
   std::vector<std::pair<std::string, std::string>> merges;  // in rank order, best first
   std::vector<std::string> pretokenizer;  // regexes applied in sequence (see bpe_pretokenizer.h)
   bool ignore_merges = false;             // see PretokenizerFamily::ignore_merges
+  // Unicode NFC before pre-tokenization (tokenizer.json "normalizer": {"type": "NFC"}, Qwen2); like
+  // HF, applied to the text between special tokens, never to the special tokens themselves.
+  bool nfc = false;
   TokenizerSpecials specials;
 };
 
@@ -38,6 +41,8 @@ class BpeTokenizer final : public Tokenizer {
 
   std::vector<int32_t> encode(std::string_view text, bool add_special = true,
                               bool parse_special = true) const override;
+  std::vector<int32_t> encode_with_offsets(std::string_view text, bool parse_special,
+                                           std::vector<std::size_t>& offsets) const override;
   std::string decode(std::span<const int32_t> ids, bool skip_special = false) const override;
   std::string token_bytes(int32_t id) const override;
   std::optional<int32_t> token_to_id(std::string_view token) const override;
@@ -67,8 +72,13 @@ class BpeTokenizer final : public Tokenizer {
   using StringMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
 
   void check_id(int32_t id) const;
-  // Appends the ids of special-free text (pre-tokenize, then merge each piece).
-  void encode_plain(std::string_view text, Scratch& scratch, std::vector<int32_t>& out) const;
+  // encode() and encode_with_offsets(); `offsets` may be null.
+  std::vector<int32_t> encode_impl(std::string_view text, bool add_special, bool parse_special,
+                                   std::vector<std::size_t>* offsets) const;
+  // Appends the ids of special-free text (normalize, pre-tokenize, then merge each piece) and, when
+  // `offsets` is not null, where each starts in `text` plus `base`.
+  void encode_plain(std::string_view text, std::size_t base, Scratch& scratch, std::vector<int32_t>& out,
+                    std::vector<std::size_t>* offsets) const;
   // Appends the ids of one pre-tokenized piece, through the word cache.
   void encode_piece(std::string_view piece, Scratch& scratch, std::vector<int32_t>& out) const;
   void merge_piece(std::string_view piece, Scratch& scratch, std::vector<int32_t>& out) const;
@@ -85,6 +95,7 @@ class BpeTokenizer final : public Tokenizer {
   std::unordered_map<uint64_t, MergeTarget> merges_;  // (left id << 32 | right id) -> rank, result
   std::array<int32_t, 256> byte_token_{};             // byte -> its single-byte token, or -1
   bool ignore_merges_ = false;
+  bool nfc_ = false;
   std::unique_ptr<BpePretokenizer> pretokenizer_;
 
   std::vector<SpecialToken> specials_by_byte_[256];  // by first byte, longest first

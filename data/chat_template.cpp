@@ -27,7 +27,8 @@ std::optional<std::string> chatml_default_system(const std::string& jinja) {
   return std::nullopt;
 }
 
-RenderedExample render_chatml(const std::vector<ChatMessage>& messages, const std::optional<std::string>& default_system) {
+RenderedExample render_chatml(const std::vector<ChatMessage>& messages, const std::optional<std::string>& default_system,
+                              bool add_generation_prompt) {
   RenderedExample out;
   auto append_turn = [&](const std::string& role, const std::string& content) {
     out.text += "<|im_start|>" + role + "\n";
@@ -39,6 +40,7 @@ RenderedExample render_chatml(const std::vector<ChatMessage>& messages, const st
   };
   if (default_system && (messages.empty() || messages.front().role != "system")) append_turn("system", *default_system);
   for (const ChatMessage& message : messages) append_turn(message.role, message.content);
+  if (add_generation_prompt) out.text += "<|im_start|>assistant\n";
   return out;
 }
 

@@ -10,6 +10,8 @@
 //   "alpaca"  the Stanford Alpaca prompt (with or without "### Input:"), then the output and EOS.
 //             Supervised: the output and EOS.
 //   "none"    the text as is (with BOS when the tokenizer adds one, and EOS). Supervised: all of it.
+// The Llama and Mistral formats are in chat_template_llama.h and chat_template_mistral.h, templates
+// written in a recipe in custom_template.h; docs/chat-templates.md describes them all.
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -31,13 +33,15 @@ struct RenderedExample {
 };
 
 // The template names load_dataset accepts besides "auto".
-inline constexpr const char* kTemplateNames = "chatml, alpaca, none";
+inline constexpr const char* kTemplateNames = "chatml, llama3, llama2, mistral, alpaca, custom, none";
 
 // The default system prompt a ChatML Jinja template inserts when the first message is not a system
 // message: the literal between "<|im_start|>system\n" and "<|im_end|>" in the template, if any.
 std::optional<std::string> chatml_default_system(const std::string& jinja);
 
-RenderedExample render_chatml(const std::vector<ChatMessage>& messages, const std::optional<std::string>& default_system);
+// add_generation_prompt ends the text with "<|im_start|>assistant\n".
+RenderedExample render_chatml(const std::vector<ChatMessage>& messages, const std::optional<std::string>& default_system,
+                              bool add_generation_prompt = false);
 
 // `input` empty selects the prompt without "### Input:".
 RenderedExample render_alpaca(const std::string& instruction, const std::string& input, const std::string& output,

@@ -3,10 +3,12 @@
 // Records are JSON objects, one per line (JSONL) or in a top-level JSON array, read as a stream.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "data/batch.h"
+#include "data/custom_template.h"
 #include "data/tokenizer.h"
 
 namespace llmft::data {
@@ -28,14 +30,19 @@ struct DatasetOptions {
   std::filesystem::path path;
   RecordFormat format = RecordFormat::kChat;
   // "auto": the tokenizer's own chat template when it is a known one (chat/sharegpt), the Alpaca
-  // prompt for alpaca, nothing for text. Otherwise a template name (see chat_template.h).
+  // prompt for alpaca, nothing for text. Otherwise a template name (see docs/chat-templates.md).
   std::string template_name = "auto";
+  // The formats of template_name "custom" (the recipe's data.custom_template); unused otherwise.
+  std::optional<CustomTemplate> custom_template = std::nullopt;
   int64_t max_seq_len = 2048;
   TruncationSide truncation = TruncationSide::kRight;  // for examples longer than max_seq_len
   bool train_on_prompt = false;
   // Records that cannot be read: fail (throw, naming file:line) or skip (counted in stats.skipped,
   // the first few reasons kept in stats.skip_examples).
   bool skip_bad_records = false;
+  // Token cache folder (see data/token_cache.h); nullopt: always tokenize.
+  std::optional<std::filesystem::path> cache_dir = std::nullopt;
+  int threads = 0;  // tokenizing threads; 0: one per core
 };
 
 struct DatasetStats {
@@ -53,6 +60,10 @@ struct TokenizedDataset {
   DatasetStats stats;
   std::string template_used;   // the resolved template name ("chatml", "alpaca", "none", ...)
   std::string content_sha256;  // of the raw file bytes: recorded in run.json, keys caches
+  std::string cache_note;      // what the token cache did ("reused FILE", "wrote FILE", "not written: ..."), or empty
+  // Template problems found in the examples (data/dataset_lint.h): doubled BOS, an assistant turn
+  // without end-of-turn token, turns truncated away. One line each, "FILE: ...".
+  std::vector<std::string> warnings;
 };
 
 // Throws llmft::Error naming the file, line (and column for malformed JSON) and field.

@@ -58,6 +58,33 @@ std::vector<ChatMessage> read_turns(const json& record, const char* list_key, co
   return messages;
 }
 
+// Chat templates (and the masks built from them) assume: an optional system message first, then
+// user and assistant turns alternating, starting with user and ending with assistant. Anything else
+// would be rendered in a way no template intends (or rejected by the model's own Jinja template).
+void check_turn_order(const std::vector<ChatMessage>& messages, const char* list_key, const char* role_key,
+                      const std::string& user_name, const std::string& assistant_name, const Where& where) {
+  auto field = [&](std::size_t i) { return std::string(list_key) + "[" + std::to_string(i) + "]." + role_key; };
+  std::size_t first_turn = !messages.empty() && messages[0].role == "system" ? 1 : 0;
+  if (first_turn == messages.size()) where.fail(list_key, "has a system message but no " + user_name + " turn");
+  for (std::size_t i = first_turn; i < messages.size(); ++i) {
+    const bool user_expected = (i - first_turn) % 2 == 0;
+    const std::string& role = messages[i].role;
+    if (role == "system") where.fail(field(i), "is a system message after the first message");
+    if (user_expected && role != "user") {
+      where.fail(field(i), "is '" + assistant_name + "' where a '" + user_name +
+                               "' turn is expected (turns must alternate, starting with " + user_name + ")");
+    }
+    if (!user_expected && role != "assistant") {
+      where.fail(field(i), "is '" + user_name + "' where an '" + assistant_name +
+                               "' turn is expected (turns must alternate)");
+    }
+  }
+  if (messages.back().role != "assistant") {
+    where.fail(field(messages.size() - 1), "is the last turn but not '" + assistant_name +
+                                               "': nothing would be trained after it");
+  }
+}
+
 }  // namespace
 
 const char* format_name(RecordFormat format) {
@@ -89,10 +116,12 @@ DatasetRecord parse_record(const json& record, RecordFormat format, const std::s
     case RecordFormat::kChat:
       out.messages = read_turns(record, "messages", "role", "content",
                                 {{"system", "system"}, {"user", "user"}, {"assistant", "assistant"}}, where);
+      check_turn_order(out.messages, "messages", "role", "user", "assistant", where);
       break;
     case RecordFormat::kShareGpt:
       out.messages = read_turns(record, "conversations", "from", "value",
                                 {{"system", "system"}, {"human", "user"}, {"gpt", "assistant"}}, where);
+      check_turn_order(out.messages, "conversations", "from", "human", "gpt", where);
       break;
   }
   return out;

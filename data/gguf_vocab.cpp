@@ -3,6 +3,8 @@
 #include <limits>
 
 #include "data/bpe_pretokenizer.h"
+#include "data/sentencepiece_proto.h"
+#include "data/sentencepiece_tokenizer.h"
 #include "io/error.h"
 
 namespace llmft::data {
@@ -88,11 +90,54 @@ BpeVocab read_gguf_bpe_vocab(const io::GgufFile& file) {
   return vocab;
 }
 
+SpmTokenizerSpec read_gguf_spm_spec(const io::GgufFile& file) {
+  SpmTokenizerSpec spec;
+  spec.source = "GGUF file '" + file.path().string() + "'";
+  const std::vector<std::string> tokens = file.get_string_array("tokenizer.ggml.tokens");
+  const std::vector<double> scores = file.get_float_array("tokenizer.ggml.scores");
+  if (scores.size() != tokens.size()) {
+    throw Error(where(file, "tokenizer.ggml.scores") + " has " + std::to_string(scores.size()) + " entries for " +
+                std::to_string(tokens.size()) + " tokens");
+  }
+  std::vector<int64_t> types(tokens.size(), 1);
+  if (file.find("tokenizer.ggml.token_type") != nullptr) {
+    types = file.get_int_array("tokenizer.ggml.token_type");
+    if (types.size() != tokens.size()) {
+      throw Error(where(file, "tokenizer.ggml.token_type") + " has " + std::to_string(types.size()) +
+                  " entries for " + std::to_string(tokens.size()) + " tokens");
+    }
+  }
+  SpmModelSpec proto;
+  proto.add_dummy_prefix = true;
+  bool has_unknown = false;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const TokenKind kind = token_kind(file, types[i], i);
+    proto.pieces.push_back({tokens[i], float(scores[i]), kind});
+    proto.byte_fallback = proto.byte_fallback || kind == TokenKind::Byte;
+    has_unknown = has_unknown || kind == TokenKind::Unknown;
+  }
+  if (!has_unknown) throw Error(where(file, "tokenizer.ggml.token_type") + " marks no unknown token (type 2)");
+  spec.model_proto = build_spm_model_proto(proto);
+  // llama.cpp puts the space prefix before every text segment between special tokens.
+  spec.options.prefix = file.get_bool_or("tokenizer.ggml.add_space_prefix").value_or(true) ? SpacePrefix::kEvery
+                                                                                           : SpacePrefix::kNone;
+  TokenizerSpecials& specials = spec.specials;
+  specials.bos_id = token_id(file, "tokenizer.ggml.bos_token_id");
+  specials.eos_id = token_id(file, "tokenizer.ggml.eos_token_id");
+  specials.unk_id = token_id(file, "tokenizer.ggml.unknown_token_id");
+  specials.pad_id = token_id(file, "tokenizer.ggml.padding_token_id");
+  specials.add_bos = file.get_bool_or("tokenizer.ggml.add_bos_token").value_or(true);  // llama.cpp's default for SPM
+  specials.add_eos = file.get_bool_or("tokenizer.ggml.add_eos_token").value_or(false);
+  specials.chat_template = file.get_string_or("tokenizer.chat_template");
+  return spec;
+}
+
 std::unique_ptr<Tokenizer> load_gguf_tokenizer(const io::GgufFile& file) {
   const std::string model = file.get_string("tokenizer.ggml.model");
   if (model == "gpt2") return std::make_unique<BpeTokenizer>(read_gguf_bpe_vocab(file));
+  if (model == "llama") return std::make_unique<SentencePieceTokenizer>(read_gguf_spm_spec(file));
   throw Error(where(file, "tokenizer.ggml.model") + " is '" + model +
-              "', not a tokenizer kind llmft reads from GGUF (supported: 'gpt2', byte-level BPE)");
+              "', not a tokenizer kind llmft reads from GGUF (supported: 'gpt2' byte-level BPE, 'llama' sentencepiece)");
 }
 
 }  // namespace llmft::data

@@ -1,10 +1,10 @@
 #include "data/hf_tokenizer_json.h"
 
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "data/bpe_pretokenizer.h"
+#include "data/hf_tokenizer_config.h"
+#include "data/sentencepiece_hf.h"
 #include "io/error.h"
 
 namespace llmft::data {
@@ -12,22 +12,6 @@ namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string() + ": cannot be read");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-json parse_file(const fs::path& path) {
-  try {
-    return json::parse(read_text(path));
-  } catch (const json::parse_error& e) {
-    throw Error(path.string() + ": malformed JSON: " + e.what());
-  }
-}
 
 // The pattern of a known family, by GGUF name (bpe_pretokenizer.cpp owns the regex text).
 std::string family_pattern(std::string_view family, std::size_t index) {
@@ -82,53 +66,18 @@ struct PretokenizerReader {
   }
 };
 
-// The special token content of a tokenizer_config.json entry: "text", {"content": "text"} or null.
-std::optional<std::string> config_token(const json& config, const char* key) {
-  if (config.is_null() || !config.contains(key)) return std::nullopt;
-  const json& value = config.at(key);
-  if (value.is_string()) return value.get<std::string>();
-  if (value.is_object() && value.contains("content") && value.at("content").is_string())
-    return value.at("content").get<std::string>();
-  return std::nullopt;
-}
-
-struct PostProcessor {
-  std::optional<std::string> bos, eos;  // special tokens before / after the sequence
-  bool templated = false;
-};
-
-void read_post_processor(const json& node, PostProcessor& out) {
-  if (node.is_null()) return;
+// HF's normalizers that byte-level BPE vocabularies use: none, or NFC (Qwen2), alone or in a Sequence.
+bool read_normalizer(const json& node, const std::string& source) {
+  if (node.is_null()) return false;
   const std::string type = node.value("type", "");
+  if (type == "NFC") return true;
   if (type == "Sequence") {
-    for (const json& step : node.at("processors")) read_post_processor(step, out);
-  } else if (type == "TemplateProcessing") {
-    out.templated = true;
-    bool seen_sequence = false;
-    for (const json& item : node.at("single")) {
-      if (item.contains("Sequence")) {
-        seen_sequence = true;
-      } else if (item.contains("SpecialToken")) {
-        const std::string name = item.at("SpecialToken").at("id").get<std::string>();
-        const json& specials = node.value("special_tokens", json::object());
-        std::string token = name;
-        if (specials.contains(name) && !specials.at(name).value("tokens", json::array()).empty())
-          token = specials.at(name).at("tokens").at(0).get<std::string>();
-        (seen_sequence ? out.eos : out.bos) = token;
-      }
-    }
+    bool nfc = false;
+    for (const json& step : node.at("normalizers")) nfc = read_normalizer(step, source) || nfc;
+    return nfc;
   }
-}
-
-std::optional<std::string> config_chat_template(const json& config) {
-  if (config.is_null() || !config.contains("chat_template")) return std::nullopt;
-  const json& value = config.at("chat_template");
-  if (value.is_string()) return value.get<std::string>();
-  if (value.is_array()) {  // [{"name": "default", "template": ...}, {"name": "tool_use", ...}]
-    for (const json& entry : value)
-      if (entry.value("name", "") == "default") return entry.at("template").get<std::string>();
-  }
-  return std::nullopt;
+  throw Error(source + ": normalizer " + (type.empty() ? "(untyped)" : type) +
+              " is not supported yet (byte-level BPE reads NFC)");
 }
 
 }  // namespace
@@ -141,11 +90,10 @@ BpeVocab bpe_vocab_from_hf_json(const json& tokenizer_json, const json& config, 
       throw Error(source + ": model.type " + (type.empty() ? "(absent)" : type) +
                   " is not supported yet (llmft reads byte-level BPE tokenizers)");
     }
-    if (tokenizer_json.contains("normalizer") && !tokenizer_json.at("normalizer").is_null()) {
-      throw Error(source + ": normalizer " + tokenizer_json.at("normalizer").value("type", "?") +
-                  " is not supported yet");
+    const bool nfc = read_normalizer(tokenizer_json.value("normalizer", json()), source);
+    if (model.value("byte_fallback", false)) {
+      throw Error(source + ": model.byte_fallback = true without a Metaspace step is not supported yet");
     }
-    if (model.value("byte_fallback", false)) throw Error(source + ": model.byte_fallback = true is not supported yet");
     for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
       if (model.contains(key) && !model.at(key).is_null() && !model.at(key).get<std::string>().empty())
         throw Error(source + ": model." + key + " is not supported yet (llmft reads byte-level BPE)");
@@ -159,6 +107,7 @@ BpeVocab bpe_vocab_from_hf_json(const json& tokenizer_json, const json& config, 
     }
     vocab.pretokenizer = std::move(pre.patterns);
     vocab.ignore_merges = model.value("ignore_merges", false);
+    vocab.nfc = nfc;
 
     // id -> token over the model vocabulary and the added tokens (which may extend it).
     std::map<int64_t, std::pair<std::string, TokenKind>> by_id;
@@ -199,25 +148,8 @@ BpeVocab bpe_vocab_from_hf_json(const json& tokenizer_json, const json& config, 
         if (vocab.tokens[id] == token) return static_cast<int32_t>(id);
       throw Error(source + ": " + key + " '" + token + "' is not in the vocabulary");
     };
-    PostProcessor post;
-    read_post_processor(tokenizer_json.value("post_processor", json()), post);
-    TokenizerSpecials& specials = vocab.specials;
-    const std::pair<const char*, std::optional<int32_t>*> keys[] = {
-        {"bos_token", &specials.bos_id}, {"eos_token", &specials.eos_id},
-        {"pad_token", &specials.pad_id}, {"unk_token", &specials.unk_id}};
-    for (const auto& [key, slot] : keys) {
-      if (auto token = config_token(config, key)) *slot = lookup(*token, std::string("tokenizer_config.json ") + key);
-    }
-    if (post.templated) {
-      specials.add_bos = post.bos.has_value();
-      specials.add_eos = post.eos.has_value();
-      if (post.bos && !specials.bos_id) specials.bos_id = lookup(*post.bos, "post_processor BOS");
-      if (post.eos && !specials.eos_id) specials.eos_id = lookup(*post.eos, "post_processor EOS");
-    } else if (!config.is_null()) {
-      specials.add_bos = config.value("add_bos_token", false) && specials.bos_id;
-      specials.add_eos = config.value("add_eos_token", false) && specials.eos_id;
-    }
-    specials.chat_template = config_chat_template(config);
+    fill_specials(config, read_post_processor(tokenizer_json.value("post_processor", json())), lookup,
+                  vocab.specials);
     return vocab;
   } catch (const json::exception& e) {
     throw Error(source + ": unexpected structure: " + e.what());
@@ -226,18 +158,25 @@ BpeVocab bpe_vocab_from_hf_json(const json& tokenizer_json, const json& config, 
 
 BpeVocab read_hf_bpe_vocab(const fs::path& dir) {
   const fs::path tokenizer_path = dir / "tokenizer.json";
-  if (!fs::exists(tokenizer_path)) {
-    if (fs::exists(dir / "tokenizer.model")) {
-      throw Error((dir / "tokenizer.model").string() +
-                  ": sentencepiece tokenizer.model without tokenizer.json is not supported yet");
-    }
-    throw Error(dir.string() + ": no tokenizer.json (or .gguf) found for this model");
-  }
-  const fs::path config_path = dir / "tokenizer_config.json";
-  const json config = fs::exists(config_path) ? parse_file(config_path) : json();
-  BpeVocab vocab = bpe_vocab_from_hf_json(parse_file(tokenizer_path), config, tokenizer_path.string());
-  if (fs::exists(dir / "chat_template.jinja")) vocab.specials.chat_template = read_text(dir / "chat_template.jinja");
+  if (!fs::exists(tokenizer_path)) throw Error(dir.string() + ": no tokenizer.json (or .gguf) found for this model");
+  BpeVocab vocab = bpe_vocab_from_hf_json(parse_json_file(tokenizer_path), read_tokenizer_config(dir),
+                                          tokenizer_path.string());
+  if (fs::exists(dir / "chat_template.jinja")) vocab.specials.chat_template = read_text_file(dir / "chat_template.jinja");
   return vocab;
+}
+
+std::unique_ptr<Tokenizer> load_hf_tokenizer(const fs::path& dir) {
+  const fs::path tokenizer_path = dir / "tokenizer.json";
+  if (!fs::exists(tokenizer_path)) {
+    // As transformers: tokenizer.json when present, else the sentencepiece model it was made from.
+    if (fs::exists(dir / "tokenizer.model")) return load_sentencepiece_dir(dir);
+    throw Error(dir.string() + ": no tokenizer.json, tokenizer.model (or .gguf) found for this model");
+  }
+  const json tokenizer_json = parse_json_file(tokenizer_path);
+  if (is_sentencepiece_style_json(tokenizer_json)) {
+    return spm_tokenizer_from_hf_json(tokenizer_json, read_tokenizer_config(dir), dir, tokenizer_path.string());
+  }
+  return std::make_unique<BpeTokenizer>(read_hf_bpe_vocab(dir));
 }
 
 }  // namespace llmft::data

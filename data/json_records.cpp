@@ -35,18 +35,33 @@ std::string short_message(const json::parse_error& e) {
   return colon == std::string::npos ? what : what.substr(colon + 2);
 }
 
-// Parses bytes[begin, end) as one JSON value; errors point into the whole file.
-json parse_value(std::string_view bytes, std::size_t begin, std::size_t end, const std::string& source) {
+// Parses one record's span; errors point into the whole file. The line and column are counted from
+// the span's start (its line is known), so reporting an error never rescans the file.
+json parse_value(std::string_view bytes, const JsonSpan& span, const std::string& source) {
   try {
-    return json::parse(bytes.substr(begin, end - begin));
+    return json::parse(bytes.substr(span.begin, span.end - span.begin));
   } catch (const json::parse_error& e) {
     // e.byte is the 1-based index of the byte where parsing failed, within the value.
-    const std::size_t at = begin + (e.byte > 0 ? e.byte - 1 : 0);
-    fail_at(bytes, std::min(at, end > begin ? end - 1 : begin), source, short_message(e));
+    std::size_t at = span.begin + (e.byte > 0 ? e.byte - 1 : 0);
+    at = std::min(at, span.end > span.begin ? span.end - 1 : span.begin);
+    int64_t line = span.line;
+    // An array element may start mid-line: the column counts from the line's real start.
+    const std::size_t newline = bytes.substr(0, span.begin).rfind('\n');
+    std::size_t line_start = newline == std::string_view::npos ? 0 : newline + 1;
+    for (std::size_t i = span.begin; i < at; ++i) {
+      if (bytes[i] == '\n') {
+        ++line;
+        line_start = i + 1;
+      }
+    }
+    throw Error(source + ":" + std::to_string(line) + ":" + std::to_string(at - line_start + 1) +
+                ": malformed JSON: " + short_message(e));
   }
 }
 
-void read_jsonl(std::string_view bytes, std::size_t start, const std::string& source, const JsonRecordVisitor& visit) {
+using SpanVisitor = std::function<void(const JsonSpan&)>;
+
+void read_jsonl(std::string_view bytes, std::size_t start, const SpanVisitor& visit) {
   int64_t line = 1;
   std::size_t begin = start;
   while (begin < bytes.size()) {
@@ -54,7 +69,7 @@ void read_jsonl(std::string_view bytes, std::size_t start, const std::string& so
     if (end == std::string_view::npos) end = bytes.size();
     bool blank = true;
     for (std::size_t i = begin; i < end && blank; ++i) blank = is_blank(bytes[i]);
-    if (!blank) visit(parse_value(bytes, begin, end, source), line);
+    if (!blank) visit(JsonSpan{begin, end, line});
     begin = end + 1;
     ++line;
   }
@@ -88,7 +103,7 @@ std::size_t element_end(std::string_view bytes, std::size_t begin, const std::st
   fail_at(bytes, bytes.size(), source, "unexpected end of file inside the top-level array");
 }
 
-void read_array(std::string_view bytes, std::size_t open, const std::string& source, const JsonRecordVisitor& visit) {
+void read_array(std::string_view bytes, std::size_t open, const std::string& source, const SpanVisitor& visit) {
   std::size_t i = open + 1;
   // Line numbers are counted incrementally: each element's start is after the previous one's.
   int64_t line = position_of(bytes, open).first;
@@ -109,7 +124,7 @@ void read_array(std::string_view bytes, std::size_t open, const std::string& sou
       if (i >= bytes.size()) fail_at(bytes, i, source, "unexpected end of file inside the top-level array");
       const std::size_t begin = i;
       const std::size_t end = element_end(bytes, begin, source);
-      visit(parse_value(bytes, begin, end, source), line_at(begin));
+      visit(JsonSpan{begin, end, line_at(begin)});
       i = end + 1;
       if (bytes[end] == ']') break;
     }
@@ -118,17 +133,32 @@ void read_array(std::string_view bytes, std::size_t open, const std::string& sou
   if (i < bytes.size()) fail_at(bytes, i, source, "unexpected content after the top-level array");
 }
 
-}  // namespace
-
-void for_each_json_record(std::string_view bytes, const std::string& source, const JsonRecordVisitor& visit) {
+void for_each_span(std::string_view bytes, const std::string& source, const SpanVisitor& visit) {
   std::size_t start = bytes.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
   std::size_t first = start;
   while (first < bytes.size() && is_blank(bytes[first])) ++first;
   if (first < bytes.size() && bytes[first] == '[') {
     read_array(bytes, first, source, visit);
   } else {
-    read_jsonl(bytes, start, source, visit);
+    read_jsonl(bytes, start, visit);
   }
+}
+
+}  // namespace
+
+void for_each_json_record(std::string_view bytes, const std::string& source, const JsonRecordVisitor& visit) {
+  for_each_span(bytes, source,
+                [&](const JsonSpan& span) { visit(parse_value(bytes, span, source), span.line); });
+}
+
+std::vector<JsonSpan> json_record_spans(std::string_view bytes, const std::string& source) {
+  std::vector<JsonSpan> spans;
+  for_each_span(bytes, source, [&](const JsonSpan& span) { spans.push_back(span); });
+  return spans;
+}
+
+json parse_json_span(std::string_view bytes, const JsonSpan& span, const std::string& source) {
+  return parse_value(bytes, span, source);
 }
 
 }  // namespace llmft::data

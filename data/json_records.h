@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -17,5 +18,19 @@ namespace llmft::data {
 using JsonRecordVisitor = std::function<void(const nlohmann::json& record, int64_t line)>;
 
 void for_each_json_record(std::string_view bytes, const std::string& source, const JsonRecordVisitor& visit);
+
+// Where one record's JSON text lies in the file: bytes [begin, end), starting on line `line`.
+struct JsonSpan {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  int64_t line = 0;
+};
+
+// The records' spans without parsing them (a scan that tracks strings and nesting), so records can
+// be parsed on several threads. Structural errors of a top-level array throw as above.
+std::vector<JsonSpan> json_record_spans(std::string_view bytes, const std::string& source);
+
+// Parses one span; malformed JSON throws "SOURCE:LINE:COLUMN: malformed JSON: ...".
+nlohmann::json parse_json_span(std::string_view bytes, const JsonSpan& span, const std::string& source);
 
 }  // namespace llmft::data

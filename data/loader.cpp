@@ -16,8 +16,13 @@ std::string cursor_text(const LoaderCursor& cursor) {
 }  // namespace
 
 BatchLoader::BatchLoader(const std::vector<TokenizedSample>& samples, int64_t batch_size, uint64_t seed,
-                         int32_t pad_id, bool shuffle)
-    : samples_(samples), batch_size_(batch_size), seed_(seed), pad_id_(pad_id), shuffle_(shuffle) {
+                         int32_t pad_id, bool shuffle, bool group_by_length)
+    : samples_(samples),
+      batch_size_(batch_size),
+      seed_(seed),
+      pad_id_(pad_id),
+      shuffle_(shuffle),
+      group_by_length_(group_by_length) {
   if (batch_size_ <= 0) throw Error("batch size must be positive, got " + std::to_string(batch_size_));
   if (static_cast<int64_t>(samples_.size()) < batch_size_) {
     throw Error("the dataset has " + std::to_string(samples_.size()) + " examples, fewer than one batch of " +
@@ -29,12 +34,33 @@ int64_t BatchLoader::batches_per_epoch() const { return static_cast<int64_t>(sam
 
 std::vector<int64_t> BatchLoader::epoch_order(int64_t epoch) const {
   const auto n = static_cast<int64_t>(samples_.size());
-  if (!shuffle_) {
-    std::vector<int64_t> order(static_cast<std::size_t>(n));
+  std::vector<int64_t> order;
+  if (shuffle_) {
+    order = shuffled_indices(n, mix_seed(seed_, static_cast<uint64_t>(epoch)));
+  } else {
+    order.resize(static_cast<std::size_t>(n));
     std::iota(order.begin(), order.end(), int64_t{0});
-    return order;
   }
-  return shuffled_indices(n, mix_seed(seed_, static_cast<uint64_t>(epoch)));
+  if (group_by_length_) group_by_length(order);
+  return order;
+}
+
+void BatchLoader::group_by_length(std::vector<int64_t>& order) const {
+  auto length = [this](int64_t i) { return samples_[static_cast<std::size_t>(i)].input_ids.size(); };
+  const auto n = static_cast<int64_t>(order.size());
+  const int64_t mega = batch_size_ * kMegaBatchBatches;
+  for (int64_t begin = 0; begin < n; begin += mega) {
+    std::stable_sort(order.begin() + begin, order.begin() + std::min(n, begin + mega),
+                     [&](int64_t a, int64_t b) { return length(a) > length(b); });
+  }
+  // The longest example now starts its mega-batch; move that batch to the front. Only whole
+  // batches are handed out, so the batch is taken from inside the used part of the epoch.
+  const int64_t used = batches_per_epoch() * batch_size_;
+  int64_t longest = 0;
+  for (int64_t begin = 0; begin < used; begin += mega) {
+    if (length(order[begin]) > length(order[longest])) longest = begin;
+  }
+  std::swap_ranges(order.begin(), order.begin() + batch_size_, order.begin() + longest);
 }
 
 Batch BatchLoader::next() {

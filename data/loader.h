@@ -18,8 +18,11 @@ class BatchLoader {
  public:
   // `samples` must outlive the loader. The last partial batch of an epoch is dropped so every batch
   // has batch_size examples (with fewer samples than batch_size: throws llmft::Error).
+  // group_by_length: each epoch's shuffled order is cut into mega-batches of 50 batches, each sorted
+  // longest first, and the batch holding the longest example goes first (an out-of-memory shows at
+  // the first step); batches hold similar lengths, so less padding, and the order stays seeded.
   BatchLoader(const std::vector<TokenizedSample>& samples, int64_t batch_size, uint64_t seed, int32_t pad_id,
-              bool shuffle = true);
+              bool shuffle = true, bool group_by_length = false);
 
   Batch next();  // moves to the next epoch when this one is exhausted
   int64_t batches_per_epoch() const;
@@ -27,15 +30,20 @@ class BatchLoader {
   void seek(const LoaderCursor& cursor);  // throws llmft::Error when out of range
 
   // The permutation of epoch `epoch`: a Fisher-Yates shuffle driven by a SplitMix64 stream seeded
-  // from (seed, epoch), identical on every platform (std::shuffle's algorithm is not specified).
+  // from (seed, epoch), identical on every platform (std::shuffle's algorithm is not specified),
+  // then grouped by length when asked.
   std::vector<int64_t> epoch_order(int64_t epoch) const;
 
  private:
+  static constexpr int64_t kMegaBatchBatches = 50;
+  void group_by_length(std::vector<int64_t>& order) const;
+
   const std::vector<TokenizedSample>& samples_;
   int64_t batch_size_;
   uint64_t seed_;
   int32_t pad_id_;
   bool shuffle_;
+  bool group_by_length_;
   LoaderCursor cursor_;
   std::vector<int64_t> order_;  // permutation of cursor_.epoch
   int64_t order_epoch_ = -1;

@@ -1,6 +1,6 @@
 #pragma once
 // One interface for every tokenizer llmft reads: byte-level BPE (GGUF vocabularies, tokenizer.json)
-// and sentencepiece. Ids are int32 as in llama.cpp and PyTorch's embedding index.
+// and sentencepiece BPE (tokenizer.model, Llama-style tokenizer.json, GGUF "llama" vocabularies). Ids are int32 as in llama.cpp and PyTorch's embedding index.
 //
 // Conventions shared by all implementations:
 //  - encode() matches special/added tokens written in the text before any other processing
@@ -11,6 +11,8 @@
 //  - add_special adds BOS/EOS where the vocabulary asks for it (add_bos()/add_eos()).
 //  - decode() returns valid UTF-8: byte sequences that are not UTF-8 (a multi-byte character
 //    cut between ids) become U+FFFD, one per maximal invalid subpart, as HF's decoders do.
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -49,6 +51,22 @@ class Tokenizer {
   // Token ids for `text` (any bytes; invalid UTF-8 is read as U+FFFD, as Python/Rust strings do).
   virtual std::vector<int32_t> encode(std::string_view text, bool add_special = true,
                                       bool parse_special = true) const = 0;
+  // The same ids as encode(text, false, parse_special), and for each the byte offset in `text` where
+  // the text it stands for starts (non-decreasing). Normalizers and sentencepiece's "▁" mean token
+  // bytes need not spell `text`, so loss masks align by these offsets. A token made of inserted
+  // text only (the dummy-prefix "▁") starts where the text after it starts. The default suits
+  // tokenizers whose tokens' bytes spell the text exactly.
+  virtual std::vector<int32_t> encode_with_offsets(std::string_view text, bool parse_special,
+                                                   std::vector<std::size_t>& offsets) const {
+    std::vector<int32_t> ids = encode(text, /*add_special=*/false, parse_special);
+    offsets.clear();
+    std::size_t offset = 0;
+    for (int32_t id : ids) {
+      offsets.push_back(std::min(offset, text.size()));
+      offset += token_bytes(id).size();
+    }
+    return ids;
+  }
   // UTF-8 text of `ids`; throws llmft::Error naming the id when one is out of range.
   virtual std::string decode(std::span<const int32_t> ids, bool skip_special = false) const = 0;
   // Raw bytes one token stands for (possibly part of a UTF-8 character): for streaming output.

@@ -99,7 +99,9 @@ int run_generate_command(const GenerateCommand& c, std::istream& in, std::ostrea
   Session session{std::move(model), std::move(tokenizer), std::move(format), std::move(options), Sampler(c.sampling)};
 
   if (c.chat) {
-    if (session.format.template_name != "chatml") throw Error("--chat needs a chat template (--template chatml)");
+    if (!session.format.renderer) {
+      throw Error("--chat needs a chat template (--template chatml, llama3, llama2, mistral or custom)");
+    }
     run_chat(session, c, in, out, log, interactive);
     return 0;
   }

@@ -43,14 +43,27 @@ std::vector<std::string> read_prompts(const std::filesystem::path& path) {
 }
 
 PromptFormat resolve_prompt_format(const std::string& requested, const std::optional<std::string>& system,
-                                   const data::Tokenizer& tokenizer, const std::vector<int64_t>& config_eos) {
+                                   const data::Tokenizer& tokenizer, const std::vector<int64_t>& config_eos,
+                                   const std::optional<data::CustomTemplate>& custom) {
   PromptFormat format;
   format.system = system;
-  const auto& jinja = tokenizer.chat_template();
   std::string name = requested;
-  if (name == "auto") name = jinja && jinja->find("<|im_start|>") != std::string::npos ? "chatml" : "none";
-  if (name != "chatml" && name != "none")
-    throw Error("--template '" + requested + "' is unknown (known: auto, chatml, none)");
+  if (name == "auto" && !tokenizer.chat_template()) name = "none";
+  if (name != "none") {
+    if (name != "auto" && !data::is_chat_template(name)) {
+      throw Error("--template '" + requested + "' is unknown (known: auto, chatml, llama3, llama2, mistral, custom, none)");
+    }
+    if (name == "custom" && !custom) {
+      throw Error("--template custom needs the formats of a recipe's data.custom_template; pick a built-in "
+                  "(chatml, llama3, llama2, mistral) or none");
+    }
+    try {
+      name = data::resolve_chat_template(name, tokenizer, "--template");
+    } catch (const Error& e) {
+      throw Error(std::string(e.what()) + " (or none for the raw prompt)");
+    }
+    format.renderer = data::make_renderer(name, custom, tokenizer, "--template");
+  }
   format.template_name = name;
 
   auto add_stop = [&](int64_t id) {
@@ -60,13 +73,10 @@ PromptFormat resolve_prompt_format(const std::string& requested, const std::opti
   };
   for (int64_t id : config_eos) add_stop(id);
   if (tokenizer.eos_id()) add_stop(*tokenizer.eos_id());
-  if (name == "chatml") {
-    for (const char* token : {"<|im_start|>", "<|im_end|>"})
-      if (!tokenizer.token_to_id(token)) throw Error(std::string("--template chatml: the tokenizer has no ") + token + " token");
-    add_stop(*tokenizer.token_to_id("<|im_end|>"));
-    if (jinja) format.default_system = data::chatml_default_system(*jinja);
+  if (format.renderer) {
+    for (int32_t id : format.renderer->end_of_turn_ids(tokenizer)) add_stop(id);
   } else if (system) {
-    throw Error("--system needs a chat template (--template chatml)");
+    throw Error("--system needs a chat template (--template chatml, llama3, llama2, mistral or custom)");
   }
   return format;
 }
@@ -74,8 +84,8 @@ PromptFormat resolve_prompt_format(const std::string& requested, const std::opti
 std::vector<int32_t> encode_conversation(const PromptFormat& format, const std::vector<data::ChatMessage>& messages,
                                          const data::Tokenizer& tokenizer) {
   if (messages.empty()) throw Error("generate: nothing to respond to");
-  if (format.template_name == "none") {
-    std::vector<int32_t> ids;
+  std::vector<int32_t> ids;
+  if (!format.renderer) {
     if (tokenizer.add_bos() && tokenizer.bos_id()) ids.push_back(*tokenizer.bos_id());
     const std::vector<int32_t> text = tokenizer.encode(messages.back().content, /*add_special=*/false,
                                                        /*parse_special=*/true);
@@ -85,9 +95,13 @@ std::vector<int32_t> encode_conversation(const PromptFormat& format, const std::
   std::vector<data::ChatMessage> conversation;
   if (format.system) conversation.push_back({"system", *format.system});
   conversation.insert(conversation.end(), messages.begin(), messages.end());
-  // apply_chat_template tokenizes the rendered text without adding special tokens.
-  const std::string text = data::render_chatml(conversation, format.default_system).text + "<|im_start|>assistant\n";
-  return tokenizer.encode(text, /*add_special=*/false, /*parse_special=*/true);
+  const data::RenderedExample prompt = format.renderer->render_messages(conversation, /*add_generation_prompt=*/true);
+  // apply_chat_template tokenizes the rendered text without adding special tokens; a template that
+  // writes BOS does so in the text.
+  if (prompt.prepend_bos) ids.push_back(*tokenizer.bos_id());
+  const std::vector<int32_t> text = tokenizer.encode(prompt.text, /*add_special=*/false, /*parse_special=*/true);
+  ids.insert(ids.end(), text.begin(), text.end());
+  return ids;
 }
 
 }  // namespace llmft::eval

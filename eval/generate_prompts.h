@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "data/chat_template.h"
+#include "data/custom_template.h"
+#include "data/template_renderer.h"
 #include "data/tokenizer.h"
 
 namespace llmft::eval {
@@ -17,21 +19,25 @@ namespace llmft::eval {
 std::vector<std::string> read_prompts(const std::filesystem::path& path);
 
 struct PromptFormat {
-  std::string template_name;                  // "chatml" or "none"
-  std::optional<std::string> system;          // --system
-  std::optional<std::string> default_system;  // what the model's own template inserts (chatml)
-  std::vector<int32_t> stop_ids;              // EOS ids and the template's end-of-turn token
+  std::string template_name;                     // a chat template (chatml, llama3, ...) or "none"
+  std::optional<std::string> system;             // --system
+  std::optional<data::TemplateRenderer> renderer;  // chat templates: how a conversation is rendered
+  std::vector<int32_t> stop_ids;                 // EOS ids and the template's end-of-turn token
 };
 
-// requested: "auto" (chatml when the tokenizer's template is ChatML, else none), "chatml" or
-// "none". config_eos: the model config's eos_token_id(s). Throws llmft::Error when the template
-// does not fit the tokenizer.
+// requested: "auto" (the built-in matching the tokenizer's own chat template, "none" when it has
+// none), a chat template name (chatml, llama3, llama2, mistral, custom) or "none". custom needs
+// `custom` (a recipe's data.custom_template). config_eos: the model config's eos_token_id(s).
+// Throws llmft::Error when the template is unknown or does not fit the tokenizer.
 PromptFormat resolve_prompt_format(const std::string& requested, const std::optional<std::string>& system,
-                                   const data::Tokenizer& tokenizer, const std::vector<int64_t>& config_eos);
+                                   const data::Tokenizer& tokenizer, const std::vector<int64_t>& config_eos,
+                                   const std::optional<data::CustomTemplate>& custom = std::nullopt);
 
-// The ids of a conversation ending with a user turn, followed by the assistant generation prompt
-// ("<|im_start|>assistant\n"), as apply_chat_template(add_generation_prompt=True) renders it. With
-// the "none" template the last message's text alone (BOS first when the tokenizer adds one).
+// The ids of a conversation ending with a user turn, followed by the template's generation prompt,
+// as apply_chat_template(add_generation_prompt=True) renders it (chatml: "<|im_start|>assistant\n",
+// llama3: the assistant header; llama2 and mistral end with [/INST]; custom: the assistant format
+// up to {content}). With the "none" template the last message's text alone (BOS first when the
+// tokenizer adds one).
 std::vector<int32_t> encode_conversation(const PromptFormat& format, const std::vector<data::ChatMessage>& messages,
                                          const data::Tokenizer& tokenizer);
 

@@ -54,10 +54,23 @@ struct LoraSection {
   std::vector<std::string> modules_to_save;  // fully trained and saved with the adapter, e.g. lm_head
 };
 
+// data.custom_template: a chat template written in the recipe, used with data.template: custom. Each
+// role's format holds {content} once (docs/chat-templates.md); the assistant's {content} and what its
+// format writes after it are trained on.
+struct CustomTemplateSection {
+  bool bos = false;                   // BOS id before the text
+  std::optional<std::string> system;  // unset: records with a system message are an error
+  std::string user;                   // required
+  std::string assistant;              // required
+  std::optional<std::string> default_system;  // written with `system` when a record has none
+  bool operator==(const CustomTemplateSection&) const = default;
+};
+
 struct DataSection {
   std::string path;  // required
   DataFormat format = DataFormat::kChat;
   std::string template_name = "auto";  // YAML key `template` (a C++ keyword)
+  std::optional<CustomTemplateSection> custom_template;  // required by (and only with) template: custom
   int64_t max_seq_len = 2048;
   Truncation truncation = Truncation::kRight;
   // Concatenate examples into rows of max_seq_len (position ids restart and attention stays inside

@@ -15,6 +15,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "data/custom_template.h"
 #include "io/error.h"
 #include "recipes/recipe_fields.h"
 
@@ -204,6 +205,34 @@ class Resolver {
     }
   }
 
+  // data.template: custom and data.custom_template come together; each role format holds {content} once.
+  void validate_custom_template() const {
+    const DataSection& d = recipe_.data;
+    if (d.template_name == "custom" && !d.custom_template) {
+      throw Error(where("data.template") + ": data.template: custom needs data.custom_template (formats for user "
+                  "and assistant, optionally system, each with {content})");
+    }
+    if (!d.custom_template) return;
+    if (d.template_name != "custom") {
+      throw Error(where("data.custom_template") + ": data.custom_template is set but data.template is '" +
+                  d.template_name + "'; set data.template: custom (or data.custom_template: null)");
+    }
+    const CustomTemplateSection& c = *d.custom_template;
+    const std::pair<const char*, const std::optional<std::string>> roles[] = {
+        {"system", c.system}, {"user", c.user}, {"assistant", c.assistant}};
+    for (const auto& [role, format] : roles) {
+      const std::string problem = format ? data::custom_format_problem(*format) : "";
+      if (!problem.empty()) {
+        throw Error(where("data.custom_template") + ": data.custom_template." + role + " " + problem);
+      }
+    }
+    if (c.default_system && !c.system) {
+      throw Error(where("data.custom_template") +
+                  ": data.custom_template.default_system needs data.custom_template.system (the format it is "
+                  "written with)");
+    }
+  }
+
   void validate() const {
     const Recipe& r = recipe_;
     if (r.model.path.empty()) throw Error(where("model.path") + ": model.path must not be empty");
@@ -227,6 +256,7 @@ class Resolver {
     if (r.data.template_name.empty()) {
       throw Error(where("data.template") + ": data.template must not be empty (use auto)");
     }
+    validate_custom_template();
     require(r.data.max_seq_len > 0, "data.max_seq_len", "> 0", r.data.max_seq_len);
     if (r.data.eval_split) {
       double s = *r.data.eval_split;

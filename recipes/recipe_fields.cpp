@@ -261,6 +261,56 @@ LLMFT_ENUM_CODEC(Truncation, kTruncations)
 LLMFT_ENUM_CODEC(OnError, kOnErrors)
 #undef LLMFT_ENUM_CODEC
 
+// data.custom_template: a mapping of the role formats. Unknown keys are refused (a misspelled `asistant`
+// would otherwise leave the assistant format empty).
+template <>
+struct Codec<CustomTemplateSection> {
+  static CustomTemplateSection decode(const YAML::Node& n, const std::string& key, const std::string& where) {
+    if (!n.IsMap()) type_error(where, key, "a mapping with user, assistant (and system, bos, default_system)", n);
+    CustomTemplateSection out;
+    bool has_user = false, has_assistant = false;
+    for (const auto& entry : n) {
+      const std::string name = entry.first.IsScalar() ? entry.first.Scalar() : "";
+      const std::string sub = key + "." + name;
+      const YAML::Node& value = entry.second;
+      if (name == "bos") {
+        out.bos = Codec<bool>::decode(value, sub, where);
+      } else if (name == "system") {
+        out.system = Codec<std::string>::decode(value, sub, where);
+      } else if (name == "user") {
+        out.user = Codec<std::string>::decode(value, sub, where);
+        has_user = true;
+      } else if (name == "assistant") {
+        out.assistant = Codec<std::string>::decode(value, sub, where);
+        has_assistant = true;
+      } else if (name == "default_system") {
+        if (!value.IsNull()) out.default_system = Codec<std::string>::decode(value, sub, where);
+      } else {
+        throw Error(where + ": " + key + ": unknown key '" + name +
+                    "' (allowed: bos, system, user, assistant, default_system)");
+      }
+    }
+    if (!has_user) throw Error(where + ": " + key + ".user is required (the user turn's format with {content})");
+    if (!has_assistant) {
+      throw Error(where + ": " + key + ".assistant is required (the assistant turn's format with {content})");
+    }
+    return out;
+  }
+  static std::string yaml(const CustomTemplateSection& v) {
+    std::string out = "{bos: " + Codec<bool>::yaml(v.bos);
+    if (v.system) out += ", system: " + yaml_string(*v.system);
+    out += ", user: " + yaml_string(v.user) + ", assistant: " + yaml_string(v.assistant);
+    if (v.default_system) out += ", default_system: " + yaml_string(*v.default_system);
+    return out + "}";
+  }
+  static json to_json(const CustomTemplateSection& v) {
+    json out = {{"bos", v.bos}, {"user", v.user}, {"assistant", v.assistant}};
+    out["system"] = v.system ? json(*v.system) : json(nullptr);
+    out["default_system"] = v.default_system ? json(*v.default_system) : json(nullptr);
+    return out;
+  }
+};
+
 // Optional keys: null (`~`, `null`, or nothing) unsets them, which lets an override clear a file's value.
 template <class T>
 struct Codec<std::optional<T>> {
@@ -342,6 +392,7 @@ std::vector<Field> build_fields() {
       LLMFT_FIELD(data, format),
       // `template` is a C++ keyword, hence the member's different name.
       make_field("data.template", +[](Recipe& r) -> auto& { return r.data.template_name; }),
+      LLMFT_FIELD(data, custom_template),
       LLMFT_FIELD(data, max_seq_len),
       LLMFT_FIELD(data, truncation),
       LLMFT_FIELD(data, packing),

@@ -4,6 +4,8 @@
 
 #include <torch/cuda.h>
 
+#include "data/packing.h"
+#include "data/token_cache.h"
 #include "data/tokenizer_loader.h"
 #include "io/error.h"
 #include "io/model_locator.h"
@@ -101,12 +103,17 @@ data::DatasetOptions dataset_options(const DataSection& d, const fs::path& path)
   o.path = path;
   o.format = to_record_format(d.format);
   o.template_name = d.template_name;
+  if (d.custom_template) {
+    const CustomTemplateSection& c = *d.custom_template;
+    o.custom_template = data::CustomTemplate{c.bos, c.system, c.user, c.assistant, c.default_system};
+  }
   o.max_seq_len = d.max_seq_len;
   o.truncation = d.truncation == Truncation::kLeft   ? data::TruncationSide::kLeft
                  : d.truncation == Truncation::kDrop ? data::TruncationSide::kDrop
                                                      : data::TruncationSide::kRight;
   o.train_on_prompt = d.train_on_prompt;
   o.skip_bad_records = d.on_error == OnError::kSkip;
+  if (d.cache) o.cache_dir = data::default_token_cache_dir();
   return o;
 }
 
@@ -115,10 +122,11 @@ std::string describe_stats(const data::TokenizedDataset& d) {
   double share = s.tokens > 0 ? 100.0 * double(s.supervised_tokens) / double(s.tokens) : 0.0;
   char text[256];
   std::snprintf(text, sizeof text,
-                "%lld records -> %zu examples (%lld truncated, %lld dropped without a supervised token), "
+                "%lld records -> %zu examples (%lld truncated, %lld dropped, %lld skipped), "
                 "%lld tokens, %.1f%% supervised, template %s",
                 static_cast<long long>(s.records), d.samples.size(), static_cast<long long>(s.truncated),
-                static_cast<long long>(s.dropped), static_cast<long long>(s.tokens), share, d.template_used.c_str());
+                static_cast<long long>(s.dropped), static_cast<long long>(s.skipped), static_cast<long long>(s.tokens),
+                share, d.template_used.c_str());
   return text;
 }
 
@@ -139,25 +147,21 @@ TrainingData load_training_data(const Recipe& recipe, const data::Tokenizer& tok
     if (!fs::exists(*recipe.data.eval_path)) throw Error("data.eval_path: " + *recipe.data.eval_path + ": no such file");
     out.eval = data::load_dataset(dataset_options(recipe.data, *recipe.data.eval_path), tokenizer);
   }
-  log("train data: " + describe_stats(out.train));
-  if (out.eval) log("eval data: " + describe_stats(*out.eval));
+  auto report = [&log](const char* name, const data::TokenizedDataset& d) {
+    log(std::string(name) + " data: " + describe_stats(d));
+    if (!d.cache_note.empty()) log(std::string(name) + " data: token cache " + d.cache_note);
+    for (const std::string& warning : d.warnings) log("warning: " + warning);
+    // Never silent: every skipped record is counted and the first few are named.
+    for (const std::string& reason : d.stats.skip_examples) log(std::string(name) + " data: skipped " + reason);
+  };
+  report("train", out.train);
+  if (out.eval) report("eval", *out.eval);
   if (out.eval && out.eval->samples.empty()) throw Error("eval data: no example is left to evaluate on");
   return out;
 }
 
-namespace {
-
-void check_unsupported(const Recipe& r) {
-  if (r.data.packing) {
-    throw Error("data.packing: true is not supported yet; set data.packing: false (examples are padded per batch)");
-  }
-}
-
-}  // namespace
-
 TrainingSetup prepare_training(const Recipe& recipe, bool load_weights,
                                const std::function<void(const std::string&)>& log) {
-  check_unsupported(recipe);
   TrainingSetup s;
   s.recipe = recipe;
   s.device = resolve_device(recipe.model.device);
@@ -170,6 +174,15 @@ TrainingSetup prepare_training(const Recipe& recipe, bool load_weights,
   TrainingData data = load_training_data(recipe, *s.tokenizer, log);
   s.train_data = std::move(data.train);
   s.eval_data = std::move(data.eval);
+  if (recipe.data.packing) {
+    data::PackingStats packing;
+    s.train_data.samples = data::pack_samples(s.train_data.samples, recipe.data.max_seq_len, &packing);
+    char line[160];
+    std::snprintf(line, sizeof line, "packing: %lld examples -> %lld rows of <= %lld tokens (%.1f%% filled)",
+                  static_cast<long long>(packing.examples), static_cast<long long>(packing.rows),
+                  static_cast<long long>(recipe.data.max_seq_len), 100.0 * packing.fill);
+    log(line);
+  }
   s.plan = plan_steps(recipe.train, int64_t(s.train_data.samples.size()));
 
   log("loading " + s.model_path.string() + " (" + to_string(recipe.model.dtype) + ", " + s.device.str() + ")");

@@ -115,8 +115,9 @@ std::vector<std::string> incompatible_recipe_keys(const nlohmann::json& saved, c
   flatten(saved, "", a);
   flatten(current, "", b);
   auto ignored = [](const std::string& key) {
+    // data.cache decides only where tokens come from, never what they are.
     return key.starts_with("output.") || key.starts_with("eval.") || key == "train.max_steps" ||
-           key == "train.epochs";
+           key == "train.epochs" || key == "data.cache";
   };
   std::set<std::string> keys;
   for (const auto& [k, v] : a) keys.insert(k);

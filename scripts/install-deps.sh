@@ -21,6 +21,7 @@ apt_packages=(
   build-essential cmake ninja-build ccache pkg-config
   libcli11-dev libyaml-cpp-dev libsentencepiece-dev sentencepiece nlohmann-json3-dev
   libpcre2-dev
+  libicu-dev  # Unicode normalization (NFC) for tokenizer.json normalizers
   wordnet-base  # WordNet 3.0 dictionary files: the quickstart dataset (scripts/data/)
 )
 # Catch2: Debian 12 ships v2 as `catch2`, Debian 13 ships v3 as `catch2` too (libcatch2-dev is not

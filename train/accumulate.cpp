@@ -28,6 +28,12 @@ void check_batch(const data::Batch& b, size_t index) {
 
 model::ForwardArgs forward_args(const data::Batch& b, c10::Device device) {
   model::ForwardArgs args{b.input_ids.to(device)};
+  if (b.position_ids.defined()) {
+    // Packed rows: the model derives the block-diagonal causal mask from the position restarts
+    // (given without attention_mask, as transformers reads packed rows).
+    args.position_ids = b.position_ids.to(device);
+    return args;
+  }
   if (b.attention_mask.defined()) args.attention_mask = b.attention_mask.to(device);
   return args;  // position_ids default to arange(T): right padding leaves real tokens at 0..n-1
 }

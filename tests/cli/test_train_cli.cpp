@@ -151,6 +151,43 @@ TEST_CASE("train: resuming after a crash reproduces the straight run bit for bit
         llmft::test::read_file_bytes(straight.path / "run" / "adapter_model.safetensors"));
 }
 
+TEST_CASE("train: packed and length-grouped runs resume bit for bit; the second run reuses the token cache",
+          "[fixtures][train]") {
+  const std::vector<std::string> data_keys{"data.packing=true", "data.group_by_length=true", "output.keep_last_n=0"};
+  auto train = [&](const fs::path& recipe, bool resume) {
+    std::vector<std::string> args{"train", recipe.string()};
+    args.insert(args.end(), data_keys.begin(), data_keys.end());
+    if (resume) args.push_back("--resume");
+    return run_llmft(args);
+  };
+  TempDir straight("llmft-packed");
+  const auto first = train(write_recipe(straight.path), false);
+  INFO(describe(first));
+  REQUIRE(first.exit_code == 0);
+  CHECK_THAT(first.err, Contains("packing: "));
+  CHECK_THAT(first.err, Contains("rows of <= 64 tokens"));
+  const auto evals = eval_losses(straight.path / "run" / "metrics.jsonl");
+  REQUIRE(evals.size() == 3);
+  CHECK(evals.back() < evals.front());
+
+  TempDir crashed("llmft-packed-crashed");
+  const fs::path recipe = write_recipe(crashed.path);
+  const auto second = train(recipe, false);
+  REQUIRE(second.exit_code == 0);
+  CHECK_THAT(second.err, Contains("token cache reused"));
+  const fs::path run = crashed.path / "run";
+  for (const auto& c : llmft::train::complete_checkpoints(run)) {
+    if (c.step > 3) fs::remove_all(c.dir);
+  }
+  fs::remove(run / "adapter_model.safetensors");
+  const auto resumed = train(recipe, true);
+  INFO(describe(resumed));
+  REQUIRE(resumed.exit_code == 0);
+  CHECK(step_rows(run / "metrics.jsonl") == step_rows(straight.path / "run" / "metrics.jsonl"));
+  CHECK(llmft::test::read_file_bytes(run / "adapter_model.safetensors") ==
+        llmft::test::read_file_bytes(straight.path / "run" / "adapter_model.safetensors"));
+}
+
 TEST_CASE("train: SIGINT finishes the step, saves, exits 130, and the resumed run matches", "[fixtures][train]") {
   TempDir straight("llmft-straight");
   REQUIRE(run_llmft({"train", write_recipe(straight.path).string()}).exit_code == 0);

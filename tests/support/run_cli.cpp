@@ -17,6 +17,13 @@ namespace llmft::test {
 namespace fs = std::filesystem;
 
 namespace {
+
+// The token cache of everything the tests run (in process and the llmft binary) goes into the
+// build folder instead of the user's ~/.cache, unless the caller chose a folder.
+[[maybe_unused]] const bool kTestCacheDir = [] {
+  const fs::path dir = fs::path(LLMFT_BINARY).parent_path() / "test-cache";
+  return setenv("LLMFT_CACHE_DIR", dir.c_str(), /*overwrite=*/0) == 0;
+}();
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += (c == '\'') ? std::string("'\\''") : std::string(1, c);

@@ -249,3 +249,152 @@ TEST_CASE("split_for_eval is seeded and keeps file order", "[data]") {
   CHECK(split_for_eval(data, 0.999, 3).train.samples.size() == 1);
   CHECK_THROWS_AS(split_for_eval(data, 1.0, 3), llmft::Error);
 }
+
+namespace {
+
+DatasetOptions chat_options(const fs::path& path, int64_t max_seq_len = 2048) {
+  DatasetOptions options;
+  options.path = path;
+  options.format = RecordFormat::kChat;
+  options.max_seq_len = max_seq_len;
+  return options;
+}
+
+std::string chat_line(const std::string& question, const std::string& answer) {
+  return R"({"messages": [{"role": "user", "content": ")" + question + R"("}, {"role": "assistant", "content": ")" +
+         answer + "\"}]}\n";
+}
+
+}  // namespace
+
+TEST_CASE("conversations must alternate user/assistant after an optional system message", "[data]") {
+  llmft::test::TempDir dir;
+  const auto tokenizer = byte_tokenizer(kChatml);
+  using llmft::test::Contains;
+  auto load_one = [&](const std::string& messages) {
+    return load(write(dir, "c.jsonl", R"({"messages": )" + messages + "}\n"), RecordFormat::kChat, tokenizer);
+  };
+  const std::string user = R"({"role": "user", "content": "q"})";
+  const std::string assistant = R"({"role": "assistant", "content": "a"})";
+  const std::string system = R"({"role": "system", "content": "s"})";
+  CHECK(load_one("[" + system + ", " + user + ", " + assistant + "]").samples.size() == 1);
+  CHECK_THROWS_WITH(load_one("[" + assistant + ", " + user + "]"),
+                    Contains("c.jsonl:1: field 'messages[0].role' is 'assistant' where a 'user' turn is expected"));
+  CHECK_THROWS_WITH(load_one("[" + user + ", " + user + ", " + assistant + "]"),
+                    Contains("field 'messages[1].role' is 'user' where an 'assistant' turn is expected"));
+  CHECK_THROWS_WITH(load_one("[" + user + ", " + assistant + ", " + system + "]"),
+                    Contains("field 'messages[2].role' is a system message after the first message"));
+  CHECK_THROWS_WITH(load_one("[" + user + ", " + assistant + ", " + user + "]"),
+                    Contains("field 'messages[2].role' is the last turn but not 'assistant'"));
+  CHECK_THROWS_WITH(load_one("[" + system + "]"), Contains("field 'messages' has a system message but no user turn"));
+  CHECK_THROWS_WITH(load_one("[]"), Contains("field 'messages' is empty"));
+}
+
+TEST_CASE("on_error skip counts bad records and names the first ones; fail names the first bad line", "[data]") {
+  llmft::test::TempDir dir;
+  const auto tokenizer = byte_tokenizer(kChatml);
+  const fs::path path = write(dir, "mixed.jsonl",
+                              chat_line("q1", "a1") + "{not json\n" + chat_line("q2", "a2") +
+                                  R"({"messages": [{"role": "bot", "content": "x"}]})" "\n" + chat_line("q3", "a3"));
+  DatasetOptions options = chat_options(path);
+  CHECK_THROWS_WITH(load_dataset(options, tokenizer), llmft::test::Contains("mixed.jsonl:2:3: malformed JSON"));
+  options.skip_bad_records = true;
+  const TokenizedDataset data = load_dataset(options, tokenizer);
+  CHECK(data.stats.records == 5);
+  CHECK(data.stats.skipped == 2);
+  CHECK(data.samples.size() == 3);
+  REQUIRE(data.stats.skip_examples.size() == 2);
+  CHECK_THAT(data.stats.skip_examples[0], llmft::test::Contains("mixed.jsonl:2:3: malformed JSON"));
+  CHECK_THAT(data.stats.skip_examples[1], llmft::test::Contains("mixed.jsonl:4: field 'messages[0].role'"));
+}
+
+TEST_CASE("truncation left keeps the answer, drop leaves long examples out", "[data]") {
+  llmft::test::TempDir dir;
+  const auto tokenizer = byte_tokenizer(kChatml, /*add_bos=*/false);
+  const fs::path path = write(dir, "c.jsonl", chat_line("A long question here", "Answer") + chat_line("Q", "B"));
+  DatasetOptions options = chat_options(path, 24);  // the first is 47 tokens, the second 23
+  options.truncation = TruncationSide::kLeft;
+  const TokenizedDataset left = load_dataset(options, tokenizer);
+  REQUIRE(left.samples.size() == 2);
+  CHECK(left.stats.truncated == 1);
+  // The last 24 tokens: "...\n<|im_start|>assistant\nAnswer<|im_end|>\n" ends the first sample.
+  const Ids tail = cat({bytes("Answer"), {kImEnd}, bytes("\n")});
+  const Ids& ids = left.samples[0].input_ids;
+  REQUIRE(ids.size() == 24);
+  CHECK(Ids(ids.end() - 8, ids.end()) == tail);
+  CHECK(left.samples[0].supervised_tokens() == 7);  // "Answer" + <|im_end|>
+
+  options.truncation = TruncationSide::kDrop;
+  const TokenizedDataset dropped = load_dataset(options, tokenizer);
+  CHECK(dropped.samples.size() == 1);
+  CHECK(dropped.stats.truncated == 1);
+  CHECK(dropped.stats.dropped == 1);
+}
+
+TEST_CASE("left truncation keeps a leading BOS", "[data]") {
+  llmft::test::TempDir dir;
+  const auto tokenizer = byte_tokenizer(std::nullopt, /*add_bos=*/true);
+  const fs::path path = write(dir, "t.jsonl", "{\"text\": \"abcdefghij\"}\n");
+  DatasetOptions options;
+  options.path = path;
+  options.format = RecordFormat::kText;
+  options.max_seq_len = 5;
+  options.truncation = TruncationSide::kLeft;
+  const TokenizedDataset data = load_dataset(options, tokenizer);
+  REQUIRE(data.samples.size() == 1);
+  CHECK(data.samples[0].input_ids == cat({{kEndOfText}, bytes("hij"), {kImEnd}}));
+  CHECK(data.samples[0].labels.front() == M);
+}
+
+TEST_CASE("many threads tokenize exactly as one does", "[data]") {
+  llmft::test::TempDir dir;
+  const auto tokenizer = byte_tokenizer(kChatml);
+  std::string lines;
+  for (int i = 0; i < 700; ++i) {
+    lines += i == 333 ? std::string("{broken\n") : chat_line("question " + std::to_string(i), std::string(i % 37, 'x') + "y");
+  }
+  DatasetOptions options = chat_options(write(dir, "many.jsonl", lines), 40);
+  options.skip_bad_records = true;
+  options.threads = 1;
+  const TokenizedDataset one = load_dataset(options, tokenizer);
+  options.threads = 4;
+  const TokenizedDataset four = load_dataset(options, tokenizer);
+  REQUIRE(one.samples.size() == 699);
+  REQUIRE(four.samples.size() == one.samples.size());
+  for (std::size_t i = 0; i < one.samples.size(); ++i) {
+    REQUIRE(one.samples[i].input_ids == four.samples[i].input_ids);
+    REQUIRE(one.samples[i].labels == four.samples[i].labels);
+  }
+  CHECK(four.stats.truncated == one.stats.truncated);
+  CHECK(four.stats.truncated > 0);
+  CHECK(four.stats.skip_examples == one.stats.skip_examples);
+  options.skip_bad_records = false;
+  CHECK_THROWS_WITH(load_dataset(options, tokenizer), llmft::test::Contains("many.jsonl:334:2: malformed JSON"));
+}
+
+TEST_CASE("loading lints the examples: doubled BOS and assistant turns truncated away are reported", "[data]") {
+  llmft::test::TempDir dir;
+  using llmft::test::Contains;
+  // The tokenizer adds BOS and the text writes it again.
+  const auto with_bos = byte_tokenizer(std::nullopt, /*add_bos=*/true);
+  DatasetOptions text;
+  text.path = write(dir, "t.jsonl", "{\"text\": \"<|endoftext|>hello\"}\n{\"text\": \"fine\"}\n");
+  text.format = RecordFormat::kText;
+  const TokenizedDataset doubled = load_dataset(text, with_bos);
+  REQUIRE(doubled.warnings.size() == 1);
+  CHECK_THAT(doubled.warnings[0], Contains("t.jsonl: two BOS tokens at the start: 1 example"));
+  CHECK_THAT(doubled.warnings[0], Contains("t.jsonl:1"));
+
+  // The second answer lies beyond max_seq_len: trained on the first turn only, and reported.
+  const auto tokenizer = byte_tokenizer(kChatml);
+  const std::string two_turns =
+      R"({"messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}, )"
+      R"({"role": "user", "content": "Q2"}, {"role": "assistant", "content": "A long second answer"}]})" "\n";
+  const TokenizedDataset cut = load_dataset(chat_options(write(dir, "c.jsonl", chat_line("q", "a") + two_turns), 30), tokenizer);
+  CHECK(cut.samples.size() == 2);
+  REQUIRE(cut.warnings.size() == 1);
+  CHECK_THAT(cut.warnings[0], Contains("assistant turns cut away entirely by truncation"));
+  CHECK_THAT(cut.warnings[0], Contains("c.jsonl:2"));
+  // Nothing to report on clean data.
+  CHECK(load_dataset(chat_options(write(dir, "ok.jsonl", chat_line("q", "a")), 64), tokenizer).warnings.empty());
+}

@@ -86,8 +86,11 @@ TEST_CASE("tokenizer.json kinds llmft does not read fail clearly", "[data]") {
   CHECK_THROWS_WITH(bpe_vocab_from_hf_json(wordpiece, json(), "w.json"),
                     Contains("w.json: model.type WordPiece is not supported yet"));
   json normalized = small_tokenizer_json();
-  normalized["normalizer"] = {{"type", "NFC"}};
-  CHECK_THROWS_WITH(bpe_vocab_from_hf_json(normalized, json(), "n.json"), Contains("normalizer NFC is not supported yet"));
+  normalized["normalizer"] = {{"type", "NFKC"}};
+  CHECK_THROWS_WITH(bpe_vocab_from_hf_json(normalized, json(), "n.json"), Contains("normalizer NFKC is not supported yet"));
+  json nfc = small_tokenizer_json();
+  nfc["normalizer"] = {{"type", "Sequence"}, {"normalizers", json::array({{{"type", "NFC"}}})}};
+  CHECK(bpe_vocab_from_hf_json(nfc, json(), "nfc.json").nfc);
   json metaspace = small_tokenizer_json();
   metaspace["pre_tokenizer"] = {{"type", "Metaspace"}};
   CHECK_THROWS_WITH(bpe_vocab_from_hf_json(metaspace, json(), "m.json"), Contains("Metaspace is not supported yet"));
@@ -106,7 +109,7 @@ TEST_CASE("tokenizer.json kinds llmft does not read fail clearly", "[data]") {
   llmft::test::TempDir dir;
   CHECK_THROWS_WITH(load_tokenizer(dir.path), Contains("no tokenizer.json"));
   std::ofstream(dir.path / "tokenizer.model") << "x";
-  CHECK_THROWS_WITH(load_tokenizer(dir.path), Contains("sentencepiece tokenizer.model without tokenizer.json is not supported yet"));
+  CHECK_THROWS_WITH(load_tokenizer(dir.path), Contains("tokenizer.model: malformed sentencepiece protobuf data"));
   std::ofstream(dir.path / "tokenizer.json") << "{ broken";
   CHECK_THROWS_WITH(load_tokenizer(dir.path), Contains("tokenizer.json: malformed JSON"));
   CHECK_THROWS_WITH(load_tokenizer(dir.path / "nothing.gguf"), Contains("no such file"));

@@ -377,3 +377,64 @@ TEST_CASE("the resolved recipe round-trips through YAML", "[recipe]") {
   for (const auto& [name, value] : j.items()) leaves += value.is_object() ? value.size() : 1;
   CHECK(leaves == recipe_keys().size());
 }
+
+TEST_CASE("data.custom_template: parsed, validated with the key named, round-tripped", "[recipe]") {
+  const std::string custom = std::string(kMinimal) +
+                             "  template: custom\n"
+                             "  custom_template:\n"
+                             "    bos: true\n"
+                             "    system: \"<|system|>\\n{content}<|end|>\\n\"\n"
+                             "    user: \"<|user|>\\n{content}<|end|>\\n\"\n"
+                             "    assistant: \"<|assistant|>\\n{content}<|end|>\\n\"\n"
+                             "    default_system: You are helpful.\n";
+  const Recipe r = parse(custom);
+  REQUIRE(r.data.custom_template);
+  CHECK(r.data.custom_template->bos);
+  CHECK(r.data.custom_template->system == std::optional<std::string>("<|system|>\n{content}<|end|>\n"));
+  CHECK(r.data.custom_template->user == "<|user|>\n{content}<|end|>\n");
+  CHECK(r.data.custom_template->assistant == "<|assistant|>\n{content}<|end|>\n");
+  CHECK(r.data.custom_template->default_system == std::optional<std::string>("You are helpful."));
+  CHECK(!parse(kMinimal).data.custom_template);
+
+  const std::string yaml = recipe_to_yaml(r);
+  INFO(yaml);
+  const Recipe back = parse_recipe(yaml, "resolved.yaml", {});
+  CHECK(back.data.custom_template == r.data.custom_template);
+  CHECK(recipe_to_json(back) == recipe_to_json(r));
+  CHECK(recipe_to_json(r)["data"]["custom_template"]["user"] == "<|user|>\n{content}<|end|>\n");
+
+  // Overrides set the mapping in flow style, or clear it.
+  const Recipe over = parse(kMinimal, {"data.template=custom", "data.custom_template={user: 'U: {content}\n', "
+                                                                "assistant: 'A: {content}</s>'}"});
+  REQUIRE(over.data.custom_template);
+  CHECK(!over.data.custom_template->system);
+  CHECK(over.data.custom_template->assistant == "A: {content}</s>");
+  CHECK(!parse(custom, {"data.template=auto", "data.custom_template=null"}).data.custom_template);
+
+  struct Case {
+    std::string text;
+    std::vector<std::string> overrides;
+    std::string message;
+  };
+  const std::string base = std::string(kMinimal) + "  template: custom\n  custom_template:\n";
+  for (const Case& c : {
+           Case{std::string(kMinimal) + "  template: custom\n", {}, "r.yaml:3:3: data.template: custom needs data.custom_template"},
+           Case{custom, {"data.template=chatml"}, "data.custom_template is set but data.template is 'chatml'"},
+           Case{base + "    user: '{role}: {content}'\n    assistant: '{content}'\n", {},
+                "r.yaml:4:3: data.custom_template.user has an unknown placeholder '{role}'"},
+           Case{base + "    user: '{content}'\n    assistant: 'no placeholder'\n", {},
+                "data.custom_template.assistant has no {content} placeholder"},
+           Case{base + "    user: '{content}'\n    asistant: '{content}'\n", {},
+                "r.yaml:4:3: data.custom_template: unknown key 'asistant' (allowed: bos, system, user, assistant"},
+           Case{base + "    user: '{content}'\n", {}, "data.custom_template.assistant is required"},
+           Case{base + "    user: '{content}'\n    assistant: '{content}'\n    bos: maybe\n", {},
+                "data.custom_template.bos: expected true or false"},
+           Case{base + "    user: '{content}'\n    assistant: '{content}'\n    default_system: hi\n", {},
+                "data.custom_template.default_system needs data.custom_template.system"},
+           Case{std::string(kMinimal) + "  template: custom\n  custom_template: '{content}'\n", {},
+                "data.custom_template: expected a mapping"},
+       }) {
+    INFO(c.text);
+    CHECK_THROWS_WITH(parse(c.text, c.overrides), Contains(c.message));
+  }
+}

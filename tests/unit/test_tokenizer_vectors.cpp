@@ -1,5 +1,6 @@
-// Byte-level BPE against references: llama.cpp's tokenizer test vectors for real vocabularies
-// (Llama-3, Qwen2, GPT-2; produced with HF tokenizers) and HF tokenizers on SmolLM2-135M's GGUF.
+// Tokenizers against references: llama.cpp's tokenizer test vectors for real vocabularies
+// (byte-level Llama-3, Qwen2, GPT-2 and sentencepiece Llama-2; produced with HF tokenizers) and HF
+// tokenizers on SmolLM2-135M's GGUF.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -129,6 +130,11 @@ TEST_CASE("llama.cpp vectors: Llama-3 byte-level BPE (llama-bpe)", "[tokenizer][
 TEST_CASE("llama.cpp vectors: Qwen2 byte-level BPE", "[tokenizer][vectors]") { check_llama_cpp_vectors("qwen2"); }
 
 TEST_CASE("llama.cpp vectors: GPT-2 byte-level BPE", "[tokenizer][vectors]") { check_llama_cpp_vectors("gpt-2"); }
+
+// tokenizer.ggml.model = "llama": scores and token types become a sentencepiece ModelProto.
+TEST_CASE("llama.cpp vectors: Llama-2 sentencepiece (llama-spm)", "[tokenizer][vectors][sentencepiece]") {
+  check_llama_cpp_vectors("llama-spm");
+}
 
 // The reference is HF tokenizers with SmolLM2's own tokenizer.json pre-tokenizer (every number
 // character split off, then GPT-2's ByteLevel regex), which is also what llama.cpp runs for
