@@ -34,7 +34,11 @@ int main(int argc, char** argv) {
     }
     return llmft::cli::run_selected(app);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);  // --help, --version, and usage errors (exit 106 etc. mapped below)
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help and --version print and succeed
+    // A usage mistake (unknown flag, missing or malformed option) is one error line and exit 2,
+    // like every other user-facing error, rather than CLI11's two lines and its own exit codes.
+    std::fprintf(stderr, "llmft: error: %s (see --help)\n", e.what());
+    return 2;
   } catch (const llmft::Error& e) {
     std::fprintf(stderr, "llmft: error: %s\n", e.what());
     return 2;

@@ -43,6 +43,13 @@ TokenKind token_kind(const io::GgufFile& file, int64_t type, std::size_t index) 
 BpeVocab read_gguf_bpe_vocab(const io::GgufFile& file) {
   BpeVocab vocab;
   vocab.source = "GGUF file '" + file.path().string() + "'";
+  // convert and model export call this directly: another kind's tokens and merges would otherwise be
+  // written out as a byte-level BPE tokenizer that tokenizes differently.
+  const std::optional<std::string> kind = file.get_string_or("tokenizer.ggml.model");
+  if (kind && *kind != "gpt2") {
+    throw Error(where(file, "tokenizer.ggml.model") + " is '" + *kind +
+                "', not 'gpt2' (byte-level BPE), the only GGUF vocabulary llmft exports as tokenizer.json");
+  }
 
   const std::string pre = file.get_string_or("tokenizer.ggml.pre").value_or("default");
   const std::optional<PretokenizerFamily> family = find_pretokenizer_family(pre);

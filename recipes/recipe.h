@@ -103,6 +103,8 @@ struct TrainSection {
   std::optional<int64_t> warmup_steps;
   std::optional<double> warmup_ratio = 0.03;
   double max_grad_norm = 1.0;  // 0 disables clipping
+  // Steps with a non-finite loss or gradient norm that are skipped before training stops; 0 stops at the first.
+  int64_t max_nonfinite_steps = 3;
   bool activation_checkpointing = true;
   // method: full with bf16/fp16 weights: keep fp32 master copies in the optimizer (no lost updates).
   bool fp32_master_weights = true;

@@ -283,6 +283,8 @@ class Resolver {
     }
     require(t.max_grad_norm >= 0 && std::isfinite(t.max_grad_norm), "train.max_grad_norm",
             ">= 0 (0 disables clipping)", t.max_grad_norm);
+    require(t.max_nonfinite_steps >= 0, "train.max_nonfinite_steps", ">= 0 (0: stop at the first)",
+            t.max_nonfinite_steps);
     require(t.seed >= 0, "train.seed", ">= 0", t.seed);
 
     if (r.output.dir.empty()) throw Error(where("output.dir") + ": output.dir must not be empty");

@@ -66,6 +66,7 @@ void write_checkpoint_files(const fs::path& dir, TrainingSetup& setup, const tra
                       {"cursor", {{"epoch", state.cursor.epoch}, {"position", state.cursor.position}}},
                       {"micro_step", state.micro_step},
                       {"tokens_seen", state.tokens_seen},
+                      {"nonfinite_steps_skipped", state.nonfinite_skipped},
                       {"elapsed_seconds", state.elapsed_seconds},
                       {"recipe", state.recipe}};
   io::write_file_atomically(dir / kStateFile, j.dump(2) + "\n");
@@ -82,6 +83,8 @@ TrainerState read_checkpoint_files(const fs::path& dir, TrainingSetup& setup, tr
     state.micro_step = j.at("micro_step").get<int64_t>();
     state.tokens_seen = j.at("tokens_seen").get<int64_t>();
     state.elapsed_seconds = j.at("elapsed_seconds").get<double>();
+    // Absent in checkpoints written before steps could be skipped: none were.
+    state.nonfinite_skipped = j.value("nonfinite_steps_skipped", int64_t{0});
     state.recipe = j.at("recipe");
   } catch (const nlohmann::json::exception& err) {
     throw Error(state_path.string() + ": " + err.what());
@@ -115,9 +118,11 @@ std::vector<std::string> incompatible_recipe_keys(const nlohmann::json& saved, c
   flatten(saved, "", a);
   flatten(current, "", b);
   auto ignored = [](const std::string& key) {
-    // data.cache decides only where tokens come from, never what they are.
+    // data.cache decides only where tokens come from, never what they are; max_nonfinite_steps may be
+    // raised to get past a run that stopped on non-finite steps.
     return key.starts_with("output.") || key.starts_with("eval.") || key == "train.max_steps" ||
-           key == "train.epochs" || key == "data.cache";
+           key == "train.epochs" || key == "data.cache" ||
+           key == "train.max_nonfinite_steps";
   };
   std::set<std::string> keys;
   for (const auto& [k, v] : a) keys.insert(k);

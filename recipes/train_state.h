@@ -4,7 +4,7 @@
 //   model.safetensors + config.json                   (method: full)
 //   optimizer.safetensors   AdamW state (exp_avg, exp_avg_sq, master copies, step)
 //   rng_state.safetensors   generator states (dropout draws)
-//   trainer_state.json      step, data cursor, accumulation micro-step, tokens seen, the recipe
+//   trainer_state.json      step, data cursor, accumulation micro-step, tokens seen, skipped steps, the recipe
 // No pickle anywhere: safetensors and JSON only.
 #include <cstdint>
 #include <filesystem>
@@ -22,6 +22,9 @@ struct TrainerState {
   data::LoaderCursor cursor;
   int64_t micro_step = 0;  // micro-batches into the current accumulation window (0 at step boundaries)
   int64_t tokens_seen = 0;
+  // Steps skipped so far for a non-finite loss or gradient norm; saved so that a resumed run stops
+  // after the same number of skips as an uninterrupted one.
+  int64_t nonfinite_skipped = 0;
   double elapsed_seconds = 0;  // training time summed over every process of the run
   nlohmann::json recipe;       // resolved recipe the checkpoint was made with
 };
@@ -36,7 +39,7 @@ TrainerState read_checkpoint_files(const std::filesystem::path& dir, TrainingSet
 void restore_checkpoint_rng(const std::filesystem::path& dir, c10::Device device);
 
 // Keys whose values differ between two resolved recipes (flattened, "train.lr"), ignoring those a
-// resume may change (output.*, eval.*, train.max_steps, train.epochs).
+// resume may change (output.*, eval.*, train.max_steps, train.epochs, train.max_nonfinite_steps).
 std::vector<std::string> incompatible_recipe_keys(const nlohmann::json& saved, const nlohmann::json& current);
 
 }  // namespace llmft::recipes

@@ -3,7 +3,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <set>
+#include <sstream>
 #include <unistd.h>
 
 #include "data/loader.h"
@@ -37,11 +40,31 @@ std::string fixed(double value, int digits) {
   return text;
 }
 
+std::string shortest(double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
 // The command that continues this run, for the message printed when a run stops early.
 std::string resume_hint(const TrainCommand& command) {
   std::string text = "llmft train " + command.recipe_path.string();
   for (const auto& o : command.overrides) text += " " + o;
   return text + " --resume";
+}
+
+// TEST-ONLY hook, read here and nowhere else: LLMFT_TEST_NONFINITE_STEPS="3,5" makes the loss of
+// optimizer steps 3 and 5 NaN, so the tests can exercise non-finite steps deterministically on a
+// model that does not diverge. Unset (the only sensible setting outside the tests), it does nothing.
+std::set<int64_t> test_poisoned_steps() {
+  std::set<int64_t> steps;
+  const char* text = std::getenv("LLMFT_TEST_NONFINITE_STEPS");
+  if (text == nullptr) return steps;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (!item.empty()) steps.insert(std::stoll(item));
+  }
+  return steps;
 }
 
 fs::path choose_checkpoint(const TrainCommand& command, const fs::path& run_dir) {
@@ -160,13 +183,10 @@ class Trainer {
     for (const auto& p : s_.trainable) params.push_back(p.param);
     double grad_norm = train::clip_grad_norm(params, s_.recipe.train.max_grad_norm);
     const int64_t step_number = state_.step + 1;
+    if (poisoned_steps_.count(step_number) != 0) result.loss = NAN;
     if (!std::isfinite(result.loss) || !std::isfinite(grad_norm)) {
-      optimizer_.zero_grad();
-      progress_.finish();
-      throw Error("step " + std::to_string(step_number) + ": " + (std::isfinite(result.loss) ? "gradient norm" : "loss") +
-                  " is not finite (loss " + std::to_string(result.loss) + ", grad norm " + std::to_string(grad_norm) +
-                  "); the weights were not updated. Likely causes: train.lr too high (" +
-                  std::to_string(s_.recipe.train.lr) + "), fp16 overflow (try model.dtype: bf16), or bad data");
+      skip_nonfinite_step(step_number, result, grad_norm, elapsed + seconds_since(start));
+      return;
     }
     double lr = train::scheduled_lr(to_schedule(s_.recipe.train.lr_scheduler), s_.recipe.train.lr, state_.step,
                                     s_.plan.warmup_steps, s_.plan.total_steps);
@@ -195,6 +215,48 @@ class Trainer {
     last_loss_ = result.loss;
   }
 
+  // A step whose loss or gradient norm is NaN/Inf: its gradients are dropped and its data consumed,
+  // but the weights and the optimizer state stay as they were. Past train.max_nonfinite_steps such
+  // steps, training stops with a checkpoint of the last good step so it can be resumed once the cause
+  // is fixed (or the limit raised).
+  void skip_nonfinite_step(int64_t step_number, const train::WindowResult& result, double grad_norm,
+                           double elapsed) {
+    optimizer_.zero_grad();
+    const std::string what = std::string(std::isfinite(result.loss) ? "gradient norm" : "loss") +
+                             " is not finite (loss " + fixed(result.loss, 4) + ", grad norm " + fixed(grad_norm, 4) + ")";
+    const int64_t limit = s_.recipe.train.max_nonfinite_steps;
+    if (state_.nonfinite_skipped >= limit) {
+      // The checkpoint holds the state before this step; an existing one of that step is kept as is.
+      auto latest = train::latest_checkpoint(run_dir_);
+      fs::path saved = latest && latest->step == state_.step ? latest->dir : save_checkpoint();
+      progress_.finish();
+      throw Error("step " + std::to_string(step_number) + ": " + what + "; " +
+                  std::to_string(state_.nonfinite_skipped + 1) + " non-finite steps, more than train.max_nonfinite_steps (" +
+                  std::to_string(limit) + "); stopped, checkpoint " + saved.string() +
+                  ". Likely causes: train.lr too high (" + shortest(s_.recipe.train.lr) +
+                  "), fp16 overflow (try model.dtype: bf16) or bad data: lower train.lr or check the data around step " +
+                  std::to_string(step_number) + ", then resume with: " + resume_hint(command_));
+    }
+    state_.nonfinite_skipped += 1;
+    const double lr = train::scheduled_lr(to_schedule(s_.recipe.train.lr_scheduler), s_.recipe.train.lr, state_.step,
+                                          s_.plan.warmup_steps, s_.plan.total_steps);
+    state_.step = step_number;
+    state_.cursor = loader_.cursor();
+    const double epoch = double(state_.cursor.epoch) +
+                         double(state_.cursor.position) / double(std::max<size_t>(1, s_.train_data.samples.size()));
+    // No "loss" key: readers of metrics.jsonl take rows with one as completed updates.
+    metrics_->write({{"step", state_.step},
+                     {"epoch", epoch},
+                     {"skipped", state_.nonfinite_skipped},
+                     {"nonfinite", std::isfinite(result.loss) ? "grad_norm" : "loss"},
+                     {"lr", lr},
+                     {"tokens", result.tokens},
+                     {"elapsed_seconds", elapsed}});
+    progress_.message("warning: step " + std::to_string(step_number) + ": " + what +
+                      "; skipped without updating the weights (" + std::to_string(state_.nonfinite_skipped) + " of " +
+                      std::to_string(limit) + " allowed by train.max_nonfinite_steps)");
+  }
+
   void evaluate(const std::string& when) {
     train::EvalResult r = train::evaluate(*s_.model, eval_batches_, s_.device);
     double accuracy = r.supervised_tokens > 0 ? double(r.correct) / double(r.supervised_tokens) : 0.0;
@@ -208,12 +270,13 @@ class Trainer {
                       " tokens");
   }
 
-  void save_checkpoint() {
+  fs::path save_checkpoint() {
     fs::path dir = train::write_checkpoint(run_dir_, state_.step, [&](const fs::path& partial) {
       write_checkpoint_files(partial, s_, optimizer_, state_);
     });
     train::prune_checkpoints(run_dir_, s_.recipe.output.keep_last_n);
     progress_.message("saved " + dir.string());
+    return dir;
   }
 
   void write_final_output() {
@@ -251,6 +314,7 @@ class Trainer {
   std::optional<train::MetricsLog> metrics_;
   TrainerState state_;
   double last_loss_ = NAN;
+  const std::set<int64_t> poisoned_steps_ = test_poisoned_steps();
 };
 
 }  // namespace

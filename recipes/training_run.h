@@ -21,7 +21,8 @@ struct TrainCommand {
 };
 
 // Returns the process exit status: 0 done, 130/143 stopped by SIGINT/SIGTERM after saving.
-// Throws llmft::Error for anything wrong with the recipe, model, data or output.
+// Throws llmft::Error for anything wrong with the recipe, model, data or output, and (after saving a
+// checkpoint) when more than train.max_nonfinite_steps steps had a non-finite loss or gradient norm.
 int run_train_command(const TrainCommand& command);
 
 }  // namespace llmft::recipes

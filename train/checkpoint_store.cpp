@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
@@ -42,6 +43,20 @@ std::string marker_text(const fs::path& dir, int64_t step) {
   return nlohmann::json{{"format", 1}, {"step", step}, {"files", files}}.dump(2) + "\n";
 }
 
+// Puts the sealed `partial` in place of an existing checkpoint of the same step. Exchanging the two
+// names in one atomic rename means a crash never leaves that step without a complete checkpoint
+// (removing the old one first and renaming afterwards would); the old one, now under the partial
+// name, is deleted afterwards and is never taken as complete. Filesystems without RENAME_EXCHANGE
+// fall back to remove-then-rename.
+void replace_checkpoint(const fs::path& partial, const fs::path& final_dir) {
+  if (::renameat2(AT_FDCWD, partial.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_EXCHANGE) == 0) {
+    fs::remove_all(partial);
+    return;
+  }
+  fs::remove_all(final_dir);
+  fs::rename(partial, final_dir);
+}
+
 }  // namespace
 
 std::optional<int64_t> checkpoint_step(const fs::path& dir) {
@@ -65,8 +80,11 @@ fs::path write_checkpoint(const fs::path& run_dir, int64_t step, const std::func
     fill(partial);
     io::write_file_atomically(partial / kCompleteMarker, marker_text(partial, step));
     fsync_path(partial, true);
-    if (fs::exists(final_dir)) fs::remove_all(final_dir);
-    fs::rename(partial, final_dir);
+    if (fs::exists(final_dir)) {
+      replace_checkpoint(partial, final_dir);
+    } else {
+      fs::rename(partial, final_dir);
+    }
     fsync_path(run_dir, true);
   } catch (const fs::filesystem_error& err) {
     fs::remove_all(partial, ec);
@@ -127,7 +145,15 @@ void prune_checkpoints(const fs::path& run_dir, int64_t keep_last_n) {
   }
   if (keep_last_n <= 0) return;
   auto all = complete_checkpoints(run_dir);
-  for (size_t i = 0; i + keep_last_n < all.size(); ++i) fs::remove_all(all[i].dir, ec);
+  for (size_t i = 0; i + keep_last_n < all.size(); ++i) {
+    // Renamed to a partial name first: a crash while deleting then leaves a ".partial" directory
+    // (removed by the next prune) instead of a half-deleted "checkpoint-<step>" nothing cleans up.
+    fs::path doomed = all[i].dir;
+    doomed += kPartialSuffix;
+    fs::remove_all(doomed, ec);
+    fs::rename(all[i].dir, doomed, ec);
+    fs::remove_all(ec ? all[i].dir : doomed, ec);
+  }
 }
 
 }  // namespace llmft::train

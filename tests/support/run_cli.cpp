@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <thread>
 
@@ -24,11 +26,6 @@ namespace {
   const fs::path dir = fs::path(LLMFT_BINARY).parent_path() / "test-cache";
   return setenv("LLMFT_CACHE_DIR", dir.c_str(), /*overwrite=*/0) == 0;
 }();
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 }  // namespace
 
 std::vector<std::string> CliResult::err_lines() const {
@@ -39,33 +36,11 @@ std::vector<std::string> CliResult::err_lines() const {
   return lines;
 }
 
-CliResult run_llmft(const std::vector<std::string>& args) {
-  TempDir dir("llmft-cli");
-  const fs::path out = dir.path / "stdout";
-  const fs::path err = dir.path / "stderr";
-  std::string command = shell_quote(LLMFT_BINARY);
-  // Appended piecewise: GCC 12 at -O3 misreports operator+ chains here (-Wstringop-overflow).
-  for (const auto& a : args) {
-    command += ' ';
-    command += shell_quote(a);
-  }
-  command += " </dev/null >";
-  command += shell_quote(out.string());
-  command += " 2>";
-  command += shell_quote(err.string());
-  const int status = std::system(command.c_str());
-  CliResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = read_file_bytes(out);
-  result.err = read_file_bytes(err);
-  return result;
-}
+namespace {
 
-CliResult run_llmft_and_signal(const std::vector<std::string>& args, const std::string& wait_for, int signal,
-                               double timeout_seconds) {
-  TempDir dir("llmft-cli");
-  const fs::path out = dir.path / "stdout";
-  const fs::path err = dir.path / "stderr";
+// fork + exec of the llmft binary with stdin from /dev/null and stdout/stderr into files.
+pid_t spawn_llmft(const std::vector<std::string>& args, const RunOptions& options, const fs::path& out,
+                  const fs::path& err) {
   const pid_t pid = fork();
   if (pid == 0) {
     int in_fd = open("/dev/null", O_RDONLY);
@@ -74,6 +49,14 @@ CliResult run_llmft_and_signal(const std::vector<std::string>& args, const std::
     dup2(in_fd, 0);
     dup2(out_fd, 1);
     dup2(err_fd, 2);
+    for (const auto& [name, value] : options.env) setenv(name.c_str(), value.c_str(), /*overwrite=*/1);
+    if (options.file_size_limit) {
+      // Set after the output files are open: they are written by the child too and may pass the limit
+      // only for bytes it writes there, which the tests keep small.
+      signal(SIGXFSZ, SIG_IGN);
+      struct rlimit limit{rlim_t(*options.file_size_limit), rlim_t(*options.file_size_limit)};
+      setrlimit(RLIMIT_FSIZE, &limit);
+    }
     std::vector<std::string> argv_storage{LLMFT_BINARY};
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());
     std::vector<char*> argv;
@@ -82,6 +65,34 @@ CliResult run_llmft_and_signal(const std::vector<std::string>& args, const std::
     execv(argv[0], argv.data());
     _exit(127);
   }
+  return pid;
+}
+
+int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+}  // namespace
+
+CliResult run_llmft(const std::vector<std::string>& args, const RunOptions& options) {
+  TempDir dir("llmft-cli");
+  const fs::path out = dir.path / "stdout";
+  const fs::path err = dir.path / "stderr";
+  const pid_t pid = spawn_llmft(args, options, out, err);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  CliResult result;
+  result.exit_code = exit_code(status);
+  result.out = read_file_bytes(out);
+  result.err = read_file_bytes(err);
+  return result;
+}
+
+CliResult run_llmft_and_signal(const std::vector<std::string>& args, const std::string& wait_for, int signal,
+                               double timeout_seconds, const RunOptions& options) {
+  TempDir dir("llmft-cli");
+  const fs::path out = dir.path / "stdout";
+  const fs::path err = dir.path / "stderr";
+  const pid_t pid = spawn_llmft(args, options, out, err);
   CliResult result;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
   bool signalled = false;
@@ -90,6 +101,9 @@ CliResult run_llmft_and_signal(const std::vector<std::string>& args, const std::
     pid_t done = waitpid(pid, &status, WNOHANG);
     if (done == pid) break;
     if (!signalled && read_file_bytes(err).find(wait_for) != std::string::npos) {
+      if (options.signal_delay_seconds > 0) {
+        std::this_thread::sleep_for(std::chrono::duration<double>(options.signal_delay_seconds));
+      }
       kill(pid, signal);
       signalled = true;
     }
@@ -100,9 +114,10 @@ CliResult run_llmft_and_signal(const std::vector<std::string>& args, const std::
       result.err = read_file_bytes(err);
       return result;  // exit_code -1
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // Short enough that a signal lands close to the line it waits for.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.exit_code = exit_code(status);
   result.out = read_file_bytes(out);
   result.err = read_file_bytes(err);
   return result;
