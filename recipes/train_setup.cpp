@@ -174,6 +174,14 @@ TrainingSetup prepare_training(const Recipe& recipe, bool load_weights,
   TrainingData data = load_training_data(recipe, *s.tokenizer, log);
   s.train_data = std::move(data.train);
   s.eval_data = std::move(data.eval);
+  // Checked here, not when loading, so `llmft data inspect` still shows such data.
+  if (s.train_data.samples.empty()) {
+    const auto& st = s.train_data.stats;
+    throw Error("data.path: " + recipe.data.path + ": no example is left to train on (" + std::to_string(st.records) +
+                " records: " + std::to_string(st.truncated) + " truncated, " + std::to_string(st.dropped) +
+                " dropped without a supervised token, " + std::to_string(st.skipped) +
+                " skipped); raise data.max_seq_len or check the data");
+  }
   if (recipe.data.packing) {
     data::PackingStats packing;
     s.train_data.samples = data::pack_samples(s.train_data.samples, recipe.data.max_seq_len, &packing);
