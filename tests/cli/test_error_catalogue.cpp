@@ -237,6 +237,18 @@ void edit_json(const fs::path& path, const std::function<void(nlohmann::json&)>&
 
 }  // namespace
 
+TEST_CASE("bad input: a valid tiny checkpoint inspects cleanly (control)", "[cli][bad-input]") {
+  TempDir dir("llmft-bad");
+  write_tiny_checkpoint(dir.path / "ok");
+  const auto result = run_llmft({"inspect", dir.path.string() + "/ok"});
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  REQUIRE(result.err.empty());
+  REQUIRE_THAT(result.out, Contains("LlamaForCausalLM"));
+  REQUIRE_THAT(result.out, Contains("model.layers.0.self_attn.q_proj.weight"));
+  REQUIRE_THAT(result.out, Contains("consistency: OK"));
+}
+
 TEST_CASE("errors: recipe mistakes", "[cli][errors]") {
   TempDir dir("llmft-errors-recipe");
   const fs::path r = minimal_recipe(dir.path);
