@@ -1,6 +1,8 @@
 #include "model/llama.h"
 #include "io/shape_text.h"
 
+#include <typeinfo>
+
 #include "io/error.h"
 #include "model/activation_checkpoint.h"
 #include "model/attention_mask.h"
@@ -143,7 +145,7 @@ const at::Tensor& LlamaForCausalLMImpl::output_weight() const {
   return config_.tie_word_embeddings ? model->embed_tokens->weight : lm_head->weight;
 }
 
-CausalLMOutput LlamaForCausalLMImpl::forward(const ForwardArgs& args) {
+at::Tensor LlamaForCausalLMImpl::hidden_states(const ForwardArgs& args) {
   check_args(args);
   const c10::Device device = options_.device();
   const at::Tensor input_ids = args.input_ids.to(device, at::kLong);  // [B, T]
@@ -154,11 +156,18 @@ CausalLMOutput LlamaForCausalLMImpl::forward(const ForwardArgs& args) {
   const at::Tensor position_ids = args.position_ids
                                       ? args.position_ids->to(device, at::kLong)
                                       : at::arange(T, options_.dtype(at::kLong)).unsqueeze(0);  // [1, T]
+  return model->forward(input_ids, attention_mask, position_ids, args.position_ids.has_value());  // [B, T, C]
+}
 
-  at::Tensor h = model->forward(input_ids, attention_mask, position_ids, args.position_ids.has_value());
+bool LlamaForCausalLMImpl::output_head_is_plain() const {
+  return config_.tie_word_embeddings || typeid(*lm_head.ptr()) == typeid(LinearImpl);
+}
+
+CausalLMOutput LlamaForCausalLMImpl::forward(const ForwardArgs& args) {
+  const at::Tensor h = hidden_states(args);
   CausalLMOutput out;
   out.logits = config_.tie_word_embeddings ? at::linear(h, output_weight()) : lm_head->forward(h);  // [B, T, V]
-  if (args.labels) out.loss = causal_lm_loss(out.logits, args.labels->to(device, at::kLong));
+  if (args.labels) out.loss = causal_lm_loss(out.logits, args.labels->to(options_.device(), at::kLong));
   return out;
 }
 

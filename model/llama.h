@@ -79,6 +79,11 @@ class LlamaForCausalLMImpl : public torch::nn::Module {
   // Parameters are allocated (uninitialised, norms at one) directly in `dtype` on `device`.
   LlamaForCausalLMImpl(LlamaConfig config, c10::ScalarType dtype = at::kFloat, c10::Device device = at::kCPU);
   CausalLMOutput forward(const ForwardArgs& args);
+  // The final norm's output for `args` (labels ignored): [B, T, C]. forward() projects it to logits.
+  at::Tensor hidden_states(const ForwardArgs& args);
+  // True when the output projection is a plain matrix (tied, or an lm_head without an adapter), so
+  // a caller may apply output_weight() itself, e.g. fused with the loss (model/linear_cross_entropy.h).
+  bool output_head_is_plain() const;
   // Generation step with a KV cache (no padding, no labels): input_ids [B, T] continue the cached
   // sequence; the cache grows by T. -> logits [B, T, V], or [B, 1, V] for the last token only when
   // last_only (a prefill then skips the output projection for every other prompt token).

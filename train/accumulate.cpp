@@ -1,6 +1,7 @@
 #include "train/accumulate.h"
 
 #include "io/error.h"
+#include "model/linear_cross_entropy.h"
 
 namespace llmft::train {
 namespace {
@@ -58,13 +59,20 @@ WindowResult forward_backward(model::LlamaForCausalLMImpl& model, const std::vec
   double loss_sum = 0;
   for (const auto& batch : window) {
     if (count_supervised(batch) == 0) continue;  // no target: its gradient is exactly zero
-    const at::Tensor logits = model.forward(forward_args(batch, device)).logits;  // [B, T, V]
-    const int64_t V = logits.size(-1);
+    const at::Tensor targets = shifted_targets(batch.labels.to(device, at::kLong));  // [B*T]
     // Sum of token CE in fp32, divided by the whole window's count (HF's num_items_in_batch), so
     // each micro-batch's gradient is already its share of the window mean.
-    const at::Tensor sum = at::cross_entropy_loss(logits.to(at::kFloat).reshape({-1, V}),
-                                                  shifted_targets(batch.labels.to(device, at::kLong)), {},
-                                                  at::Reduction::Sum, kIgnore);  // [] fp32
+    at::Tensor sum;  // [] fp32
+    if (model.output_head_is_plain()) {
+      // Fused projection + loss: no [B*T, V] logits, and no projection for unsupervised tokens.
+      const at::Tensor hidden = model.hidden_states(forward_args(batch, device));  // [B, T, C]
+      sum = model::linear_cross_entropy_sum(hidden.reshape({-1, hidden.size(-1)}), model.output_weight(), targets,
+                                            kIgnore, model::default_cross_entropy_chunk_bytes(device));
+    } else {  // an adapter on lm_head: its forward owns the projection
+      const at::Tensor logits = model.forward(forward_args(batch, device)).logits;  // [B, T, V]
+      sum = at::cross_entropy_loss(logits.to(at::kFloat).reshape({-1, logits.size(-1)}), targets, {},
+                                   at::Reduction::Sum, kIgnore);
+    }
     (sum / result.supervised_tokens).backward();
     loss_sum += sum.item<double>();
   }

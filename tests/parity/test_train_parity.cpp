@@ -39,10 +39,12 @@ constexpr double kGradAtol = 1e-5;
 constexpr double kGradNormRtol = 1e-5;
 // Trained weights: max |diff| / max |ref| per tensor. LoRA: PEFT's forward orders its additions
 // differently, and ten Adam steps amplify that to ~1e-5 (measured 8e-6). Full fine-tuning runs the
-// very same kernels as transformers and agrees exactly (measured 0), so its bound is tight enough
-// to see one step of weight decay on the wrong tensors (lr * wd = 1e-5 relative per step).
+// same kernels as transformers except the fused output projection + loss, which sums the (tied)
+// output weight's gradient over row chunks instead of in one GEMM (measured 4.6e-6 on the
+// embedding after 3 steps, 0 elsewhere); the bound still sees one step of weight decay on the
+// wrong tensors (lr * wd = 1e-5 relative per step).
 constexpr double kLoraWeightRtol = 1e-4;
-constexpr double kFullWeightRtol = 1e-6;
+constexpr double kFullWeightRtol = 8e-6;
 constexpr double kLogitsAtol = 1e-5;
 
 constexpr double kPeakLr = 1e-3;
