@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "model/cpu_gemm.h"
+
 namespace llmft::lora {
 
 namespace {
@@ -32,7 +34,7 @@ LoraLinearImpl::LoraLinearImpl(const model::LinearImpl& base, int64_t rank, doub
 }
 
 at::Tensor LoraLinearImpl::forward(const at::Tensor& x) {
-  at::Tensor result = at::linear(x, weight, bias);  // [..., out], activation dtype
+  at::Tensor result = model::linear(x, weight, bias);  // [..., out], activation dtype
   at::Tensor h = x.to(at::kFloat);                   // [..., in] fp32
   if (dropout_ > 0 && is_training()) h = at::dropout(h, dropout_, /*train=*/true);
   at::Tensor delta = lora_B->forward(lora_A->forward(h)) * scaling_;  // [..., r] -> [..., out] fp32

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "model/cpu_gemm.h"
+
 namespace llmft::model {
 
 // ---- Linear ---------------------------------------------------------------------------------------
@@ -13,7 +15,7 @@ LinearImpl::LinearImpl(int64_t in_features, int64_t out_features, bool with_bias
   if (with_bias) bias = register_parameter("bias", torch::empty({out_features}, options));
 }
 
-at::Tensor LinearImpl::forward(const at::Tensor& x) { return at::linear(x, weight, bias); }
+at::Tensor LinearImpl::forward(const at::Tensor& x) { return model::linear(x, weight, bias); }
 
 // ---- Embedding ------------------------------------------------------------------------------------
 

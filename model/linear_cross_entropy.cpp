@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "model/cpu_gemm.h"
+
 namespace llmft::model {
 namespace {
 
@@ -32,7 +34,7 @@ struct LinearCrossEntropy : torch::autograd::Function<LinearCrossEntropy> {
       const int64_t m = std::min(chunk, M - start);
       const at::Tensor hc = h.narrow(0, start, m);                  // [m, C]
       const at::Tensor tc = t.narrow(0, start, m);                  // [m, 1]
-      at::Tensor logits = at::matmul(hc, weight.t()).to(at::kFloat);  // [m, V] fp32
+      at::Tensor logits = gemm(hc, weight.t()).to(at::kFloat);  // [m, V] fp32
       const at::Tensor lse = at::logsumexp(logits, 1, true);           // [m, 1]
       loss += (lse - logits.gather(1, tc)).sum();
       if (!grad_hidden_wanted && !grad_weight_wanted) continue;
@@ -40,8 +42,8 @@ struct LinearCrossEntropy : torch::autograd::Function<LinearCrossEntropy> {
       logits.sub_(lse).exp_();
       logits.scatter_add_(1, tc, at::full({m, 1}, -1.0f, logits.options()));
       const at::Tensor g = logits.to(weight.scalar_type());  // [m, V]
-      if (grad_hidden_wanted) grad_h.narrow(0, start, m).copy_(at::matmul(g, weight));
-      if (grad_weight_wanted) grad_w.addmm_(g.t().to(at::kFloat), hc.to(at::kFloat));
+      if (grad_hidden_wanted) grad_h.narrow(0, start, m).copy_(gemm(g, weight));
+      if (grad_weight_wanted) gemm_accumulate(grad_w, g.t().to(at::kFloat), hc.to(at::kFloat));
     }
     ctx->save_for_backward({rows, grad_h, grad_w});
     ctx->saved_data["rows_total"] = hidden.size(0);

@@ -1,11 +1,12 @@
 #include "model/llama.h"
-#include "io/shape_text.h"
 
 #include <typeinfo>
 
 #include "io/error.h"
+#include "io/shape_text.h"
 #include "model/activation_checkpoint.h"
 #include "model/attention_mask.h"
+#include "model/cpu_gemm.h"
 
 namespace llmft::model {
 namespace {
@@ -160,13 +161,15 @@ at::Tensor LlamaForCausalLMImpl::hidden_states(const ForwardArgs& args) {
 }
 
 bool LlamaForCausalLMImpl::output_head_is_plain() const {
-  return config_.tie_word_embeddings || typeid(*lm_head.ptr()) == typeid(LinearImpl);
+  if (config_.tie_word_embeddings) return true;
+  const LinearImpl& head = *lm_head;  // a LoRA subclass when lm_head carries an adapter
+  return typeid(head) == typeid(LinearImpl);
 }
 
 CausalLMOutput LlamaForCausalLMImpl::forward(const ForwardArgs& args) {
   const at::Tensor h = hidden_states(args);
   CausalLMOutput out;
-  out.logits = config_.tie_word_embeddings ? at::linear(h, output_weight()) : lm_head->forward(h);  // [B, T, V]
+  out.logits = config_.tie_word_embeddings ? model::linear(h, output_weight()) : lm_head->forward(h);  // [B, T, V]
   if (args.labels) out.loss = causal_lm_loss(out.logits, args.labels->to(options_.device(), at::kLong));
   return out;
 }
@@ -177,7 +180,7 @@ at::Tensor LlamaForCausalLMImpl::forward_cached(const at::Tensor& input_ids, KVC
                 (input_ids.defined() ? io::shape_text(input_ids.sizes()) : std::string("nothing")));
   at::Tensor h = model->forward_cached(input_ids.to(options_.device(), at::kLong), cache);  // [B, T, C]
   if (last_only) h = h.slice(1, h.size(1) - 1);                                             // [B, 1, C]
-  return config_.tie_word_embeddings ? at::linear(h, output_weight()) : lm_head->forward(h);  // [B, T|1, V]
+  return config_.tie_word_embeddings ? model::linear(h, output_weight()) : lm_head->forward(h);  // [B, T|1, V]
 }
 
 at::Tensor causal_lm_loss(const at::Tensor& logits, const at::Tensor& labels) {

@@ -43,6 +43,7 @@ double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
 }
 
 void check_against_peft(const std::string& case_name, const lora::LoraOptions& options) {
+  parity::ScopedAtenGemm same_kernels_as_transformers;  // the 1e-5 gradient bound assumes them
   INFO("fixture " << case_name << ", r " << options.rank << ", alpha " << options.alpha << ", rsLoRA "
                   << options.use_rslora);
   const fs::path model_dir = parity::case_dir(case_name);

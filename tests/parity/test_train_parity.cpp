@@ -39,10 +39,11 @@ constexpr double kGradAtol = 1e-5;
 constexpr double kGradNormRtol = 1e-5;
 // Trained weights: max |diff| / max |ref| per tensor. LoRA: PEFT's forward orders its additions
 // differently, and ten Adam steps amplify that to ~1e-5 (measured 8e-6). Full fine-tuning runs the
-// same kernels as transformers except the fused output projection + loss, which sums the (tied)
-// output weight's gradient over row chunks instead of in one GEMM (measured 4.6e-6 on the
-// embedding after 3 steps, 0 elsewhere); the bound still sees one step of weight decay on the
-// wrong tensors (lr * wd = 1e-5 relative per step).
+// same kernels as transformers (parity::ScopedAtenGemm) except the fused output projection +
+// loss, which sums the (tied) output weight's gradient over row chunks instead of in one GEMM
+// (measured 4.6e-6 on the embedding after 3 steps, 0 elsewhere); the bound still sees one step of
+// weight decay on the wrong tensors (lr * wd = 1e-5 relative per step). The LoRA runs use llmft's
+// default oneDNN products (model/cpu_gemm.h), within the LoRA bound.
 constexpr double kLoraWeightRtol = 1e-4;
 constexpr double kFullWeightRtol = 8e-6;
 constexpr double kLogitsAtol = 1e-5;
@@ -252,5 +253,6 @@ TEST_CASE("training parity: rsLoRA 10 steps match PEFT + torch.optim.AdamW", "[p
 
 TEST_CASE("training parity: full fine-tuning 3 steps match transformers + torch.optim.AdamW",
           "[parity][fixtures][train]") {
+  parity::ScopedAtenGemm same_kernels_as_transformers;
   check_training_parity({false, false, 3});
 }
