@@ -143,7 +143,9 @@ BpeTokenizer::BpeTokenizer(BpeVocab vocab)
 
   merges_.reserve(vocab.merges.size());
   for (std::size_t rank = 0; rank < vocab.merges.size(); ++rank) {
-    const auto& [left, right] = vocab.merges[rank];
+    // Plain references, not a structured binding: clang before 16 cannot capture bindings in lambdas.
+    const std::string& left = vocab.merges[rank].first;
+    const std::string& right = vocab.merges[rank].second;
     auto find = [&](const std::string& piece) {
       const auto it = token_index_.find(piece);
       if (it == token_index_.end()) {

@@ -1,6 +1,8 @@
 #include "data/hf_tokenizer_config.h"
 
+#include <cstdint>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "io/error.h"
@@ -21,9 +23,21 @@ std::string read_text_file(const fs::path& path) {
 json parse_json_file(const fs::path& path) {
   try {
     return json::parse(read_text_file(path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range 406 for a number like 1e400
     throw Error(path.string() + ": malformed JSON: " + e.what());
   }
+}
+
+int32_t json_token_id(const json& value, const std::string& source, const char* key, const std::string& token) {
+  // get<int64_t>() of a float is a cast that is undefined out of range; only exact integers pass.
+  constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int32_t>::max());
+  if (value.is_number_unsigned() && value.get<uint64_t>() <= kMax) return static_cast<int32_t>(value.get<uint64_t>());
+  if (value.is_number_integer() && !value.is_number_unsigned() && value.get<int64_t>() >= 0 &&
+      static_cast<uint64_t>(value.get<int64_t>()) <= kMax)
+    return static_cast<int32_t>(value.get<int64_t>());
+  const std::string got = value.is_number() ? value.dump() : std::string(value.type_name());
+  throw Error(source + ": " + key + " '" + token + "': token id must be an integer from 0 to " + std::to_string(kMax) +
+              ", got " + got);
 }
 
 json read_tokenizer_config(const fs::path& dir) {

@@ -17,6 +17,9 @@ namespace llmft::data {
 
 std::string read_text_file(const std::filesystem::path& path);       // throws llmft::Error naming the file
 nlohmann::json parse_json_file(const std::filesystem::path& path);  // ditto, also for malformed JSON
+// A token id of tokenizer.json (a model.vocab value, an added token's "id"): an integer from 0 to
+// INT32_MAX. Anything else (1.5, 1e30, -1, "7") throws llmft::Error "SOURCE: KEY 'TOKEN': token id ...".
+int32_t json_token_id(const nlohmann::json& value, const std::string& source, const char* key, const std::string& token);
 // tokenizer_config.json of `dir`, or null when absent.
 nlohmann::json read_tokenizer_config(const std::filesystem::path& dir);
 

@@ -111,7 +111,8 @@ BpeVocab bpe_vocab_from_hf_json(const json& tokenizer_json, const json& config, 
 
     // id -> token over the model vocabulary and the added tokens (which may extend it).
     std::map<int64_t, std::pair<std::string, TokenKind>> by_id;
-    for (const auto& [token, id] : model.at("vocab").items()) by_id[id.get<int64_t>()] = {token, TokenKind::Normal};
+    for (const auto& [token, id] : model.at("vocab").items())
+      by_id[json_token_id(id, source, "model.vocab", token)] = {token, TokenKind::Normal};
     for (const json& added : tokenizer_json.value("added_tokens", json::array())) {
       const bool special = added.value("special", false);
       // These change how the token is matched in text (absorbing spaces, word boundaries).
@@ -121,8 +122,9 @@ BpeVocab bpe_vocab_from_hf_json(const json& tokenizer_json, const json& config, 
                       " = true, which is not supported yet");
         }
       }
-      by_id[added.at("id").get<int64_t>()] = {added.at("content").get<std::string>(),
-                                              special ? TokenKind::Control : TokenKind::UserDefined};
+      const std::string content = added.at("content").get<std::string>();
+      by_id[json_token_id(added.at("id"), source, "added_tokens", content)] = {
+          content, special ? TokenKind::Control : TokenKind::UserDefined};
     }
     int64_t expected = 0;
     for (auto& [id, entry] : by_id) {
@@ -173,6 +175,9 @@ std::unique_ptr<Tokenizer> load_hf_tokenizer(const fs::path& dir) {
     throw Error(dir.string() + ": no tokenizer.json, tokenizer.model (or .gguf) found for this model");
   }
   const json tokenizer_json = parse_json_file(tokenizer_path);
+  if (!tokenizer_json.is_object())
+    throw Error(tokenizer_path.string() + ": expected a JSON object (a tokenizers-library tokenizer.json), got " +
+                tokenizer_json.type_name());
   if (is_sentencepiece_style_json(tokenizer_json)) {
     return spm_tokenizer_from_hf_json(tokenizer_json, read_tokenizer_config(dir), dir, tokenizer_path.string());
   }

@@ -35,6 +35,13 @@ std::string short_message(const json::parse_error& e) {
   return colon == std::string::npos ? what : what.substr(colon + 2);
 }
 
+// The same for other nlohmann exceptions: without the "[json.exception.out_of_range.406] " prefix.
+std::string short_message(const json::exception& e) {
+  std::string what = e.what();
+  const std::size_t bracket = what.find("] ");
+  return bracket == std::string::npos ? what : what.substr(bracket + 2);
+}
+
 // Parses one record's span; errors point into the whole file. The line and column are counted from
 // the span's start (its line is known), so reporting an error never rescans the file.
 json parse_value(std::string_view bytes, const JsonSpan& span, const std::string& source) {
@@ -55,6 +62,12 @@ json parse_value(std::string_view bytes, const JsonSpan& span, const std::string
       }
     }
     throw Error(source + ":" + std::to_string(line) + ":" + std::to_string(at - line_start + 1) +
+                ": malformed JSON: " + short_message(e));
+  } catch (const json::out_of_range& e) {
+    // A number outside double's range ("1e400", error 406) carries no position: name the record's start.
+    const std::size_t newline = bytes.substr(0, span.begin).rfind('\n');
+    const std::size_t line_start = newline == std::string_view::npos ? 0 : newline + 1;
+    throw Error(source + ":" + std::to_string(span.line) + ":" + std::to_string(span.begin - line_start + 1) +
                 ": malformed JSON: " + short_message(e));
   }
 }

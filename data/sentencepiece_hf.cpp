@@ -87,18 +87,24 @@ void add_chat_template_file(const fs::path& dir, TokenizerSpecials& specials) {
 }  // namespace
 
 bool is_sentencepiece_style_json(const json& tokenizer_json) {
-  const json& model = tokenizer_json.value("model", json::object());
-  if (model.value("type", "") != "BPE") return false;
-  if (model.value("byte_fallback", false)) return true;
-  std::vector<json> steps;
-  flatten(tokenizer_json.value("pre_tokenizer", json()), "pretokenizers", steps);
-  for (const json& step : steps)
-    if (step.value("type", "") == "Metaspace") return true;
-  steps.clear();
-  flatten(tokenizer_json.value("normalizer", json()), "normalizers", steps);
-  for (const json& step : steps)
-    if (step.value("type", "") == "Prepend" || step.value("type", "") == "Replace") return true;
-  return false;
+  // Only picks the reader: a structure this cannot read (a model that is not an object, a "type"
+  // that is not a string) is not this flavour, and the byte-level reader names what is wrong.
+  try {
+    const json& model = tokenizer_json.value("model", json::object());
+    if (model.value("type", "") != "BPE") return false;
+    if (model.value("byte_fallback", false)) return true;
+    std::vector<json> steps;
+    flatten(tokenizer_json.value("pre_tokenizer", json()), "pretokenizers", steps);
+    for (const json& step : steps)
+      if (step.value("type", "") == "Metaspace") return true;
+    steps.clear();
+    flatten(tokenizer_json.value("normalizer", json()), "normalizers", steps);
+    for (const json& step : steps)
+      if (step.value("type", "") == "Prepend" || step.value("type", "") == "Replace") return true;
+    return false;
+  } catch (const json::exception&) {
+    return false;
+  }
 }
 
 std::unique_ptr<Tokenizer> spm_tokenizer_from_hf_json(const json& tokenizer_json, const json& config,
@@ -115,7 +121,7 @@ std::unique_ptr<Tokenizer> spm_tokenizer_from_hf_json(const json& tokenizer_json
     const bool byte_fallback = model.value("byte_fallback", false);
 
     std::map<int64_t, std::string> by_id;
-    for (const auto& [token, id] : model.at("vocab").items()) by_id[id.get<int64_t>()] = token;
+    for (const auto& [token, id] : model.at("vocab").items()) by_id[json_token_id(id, source, "model.vocab", token)] = token;
     std::unordered_map<std::string, int32_t> model_index;
     SpmModelSpec proto;
     proto.byte_fallback = byte_fallback;
@@ -172,7 +178,7 @@ std::unique_ptr<Tokenizer> spm_tokenizer_from_hf_json(const json& tokenizer_json
           throw Error(source + ": added token '" + content + "' has " + key + " = true, which is not supported yet");
         }
       }
-      const auto id = added.at("id").get<int32_t>();
+      const int32_t id = json_token_id(added.at("id"), source, "added_tokens", content);
       const bool special = added.value("special", false);
       // Inside the model the ModelProto marks it, so sentencepiece never merges into it.
       if (id >= 0 && std::size_t(id) < proto.pieces.size() && proto.pieces[id].kind != TokenKind::Unknown)

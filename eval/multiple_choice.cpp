@@ -18,7 +18,7 @@ McItem parse_item(const std::string& text, const std::filesystem::path& path, in
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range 406 for a number like 1e400
     throw Error(where(path, line) + ": malformed JSON (" + e.what() + ")");
   }
   if (!j.is_object()) throw Error(where(path, line) + ": expected a JSON object with context, choices and gold");

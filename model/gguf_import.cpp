@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 
 #include "io/error.h"
+#include "io/shape_text.h"
 
 namespace llmft::model {
 namespace {
@@ -117,7 +118,13 @@ at::Tensor load_gguf_tensor(const io::GgufFile& gguf, const GgufTensorMapping& m
     return gguf.dequantize(*mapping.info, dtype);
   // Unpermute in fp32 (a pure reordering, so exact), then cast once.
   at::Tensor w = gguf.dequantize(*mapping.info, at::kFloat);
-  w = unpermute_rotary_rows(w, is_q ? config.num_attention_heads : config.num_key_value_heads);
+  const int64_t heads = is_q ? config.num_attention_heads : config.num_key_value_heads;
+  if (heads <= 0 || w.dim() < 1 || w.size(0) % heads != 0 || (w.size(0) / heads) % 2 != 0) {
+    throw Error(where(gguf) + ": tensor " + mapping.info->name + " has shape " + io::shape_text(w.sizes()) +
+                ", whose rows do not split into " + std::to_string(heads) + " heads of an even size (" +
+                (is_q ? "attention.head_count" : "attention.head_count_kv") + ")");
+  }
+  w = unpermute_rotary_rows(w, heads);
   return w.to(dtype);
 }
 

@@ -323,7 +323,7 @@ LlamaConfig load_hf_config(const std::filesystem::path& config_json) {
   json parsed;
   try {
     parsed = json::parse(text.str());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range 406 for a number like 1e400
     throw Error(config_json.string() + ": invalid JSON: " + e.what());
   }
   return parse_hf_config(parsed, config_json.string());

@@ -12,6 +12,7 @@
 #include <optional>
 #include <utility>
 
+#include "data/byte_unicode.h"
 #include "io/error.h"
 #include "recipes/recipe_config.h"
 
@@ -178,6 +179,8 @@ template <>
 struct Codec<std::string> {
   static std::string decode(const YAML::Node& n, const std::string& key, const std::string& where) {
     if (!n.IsScalar()) type_error(where, key, "a string", n);
+    // Strings end up in run.json and error lines; JSON cannot hold bytes that are not UTF-8.
+    if (!data::is_valid_utf8(n.Scalar())) throw Error(where + ": " + key + ": not valid UTF-8 text");
     return n.Scalar();
   }
   static std::string yaml(const std::string& v) { return yaml_string(v); }
