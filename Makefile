@@ -25,9 +25,12 @@ test: build
 quickstart: build
 	bash scripts/quickstart.sh $(BUILD)
 
-# AddressSanitizer + UndefinedBehaviorSanitizer build and test run, in its own build directory.
-sanitize:
-	$(MAKE) test BUILD=build-asan BUILD_TYPE=RelWithDebInfo CMAKE_ARGS="-DLLMFT_SANITIZE=ON $(CMAKE_ARGS)"
+# One clang build (SAN_BUILD) with AddressSanitizer, UndefinedBehaviorSanitizer and LeakSanitizer:
+# the whole test suite under them, then every libFuzzer target for FUZZ_SECONDS (scripts/sanitize.sh).
+SAN_BUILD ?= build-san
+FUZZ_SECONDS ?= 30
+sanitize: deps
+	bash scripts/sanitize.sh $(SAN_BUILD) $(FUZZ_SECONDS) $(JOBS)
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) $(SAN_BUILD)

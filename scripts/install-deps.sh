@@ -23,6 +23,7 @@ apt_packages=(
   libpcre2-dev
   libicu-dev  # Unicode normalization (NFC) for tokenizer.json normalizers
   wordnet-base  # WordNet 3.0 dictionary files: the quickstart dataset (scripts/data/)
+  clang  # the sanitizer build and the libFuzzer targets (`make sanitize`)
 )
 # Catch2: Debian 12 ships v2 as `catch2`, Debian 13 ships v3 as `catch2` too (libcatch2-dev is not
 # a separate name on either); CMake handles both majors.
@@ -82,6 +83,17 @@ install_venv() {
   printf '%s' "$wanted" >"$stamp"
 }
 
+# libFuzzer and the sanitizer runtimes ship apart from clang (libclang-rt-N-dev, N = clang's major
+# version: 14 on Debian 12, 19 on Debian 13).
+install_clang_runtime() {
+  command -v clang >/dev/null || return 0
+  local major
+  major="$(clang -dumpversion | cut -d. -f1)"
+  apt_packages=("libclang-rt-${major}-dev")
+  install_apt
+}
+
 install_apt
+install_clang_runtime
 install_venv
 log "done"
