@@ -4,6 +4,7 @@
 #include <numbers>
 
 #include "model/cpu_gemm.h"
+#include "model/swiglu.h"
 
 namespace llmft::model {
 
@@ -100,7 +101,7 @@ MLPImpl::MLPImpl(const LlamaConfig& c, const at::TensorOptions& options) {
 }
 
 at::Tensor MLPImpl::forward(const at::Tensor& x) {
-  return down_proj->forward(at::silu(gate_proj->forward(x)) * up_proj->forward(x));
+  return down_proj->forward(swiglu(gate_proj->forward(x), up_proj->forward(x)));  // silu(gate) * up
 }
 
 // ---- Attention ------------------------------------------------------------------------------------
