@@ -7,9 +7,11 @@ Trains a LoRA adapter on the ~20M-parameter Llama shape from bench/cpu_train_ben
 or here when missing) with checkpoints and evaluations every 50 steps, so every path that runs
 repeatedly (steps, evaluation, checkpoint writes, pruning, metrics) is exercised many times.
 VmRSS is read from /proc every 0.2 s and matched to the step the run has reached (metrics.jsonl).
-Reported: RSS after the first checkpoint, at the end, the largest, and the least-squares slope of
-RSS over steps in the second half (KiB per step); a leak of even a few hundred bytes per step shows
-up there. Exit status 1 when the slope exceeds --max-slope-kib (default 4).
+Within a step RSS swings by the activations; between windows of 50 steps what matters is the floor
+(the lowest sample: weights, optimizer state, the allocator's retained heap) and the peak. Reported
+per window, plus the least-squares slope of the floors over the second half (KiB per step): a leak of
+even a few hundred bytes per step shows up there. Exit status 1 when that slope exceeds
+--max-slope-kib (default 4).
 """
 import argparse
 import json
@@ -94,20 +96,23 @@ def main() -> int:
         return 2
 
     samples = [s for s in samples if s[2] > 0]
-    after_first_checkpoint = next((s[2] for s in samples if s[1] >= 51), samples[0][2])
-    second_half = [(step, kib) for _, step, kib in samples if step >= args.steps // 2]
+    windows = {}  # first step of the window -> RSS samples (KiB)
+    for _, step, kib in samples:
+        windows.setdefault(step // 50 * 50, []).append(kib)
+    table = [(first, min(v) / 1024, max(v) / 1024) for first, v in sorted(windows.items())]
+    second_half = [(first, floor * 1024) for first, floor, _ in table if args.steps // 2 <= first < args.steps]
     summary = {
         "steps": args.steps,
         "seconds": round(time.time() - start, 1),
-        "rss_after_first_checkpoint_mib": round(after_first_checkpoint / 1024, 1),
-        "rss_end_mib": round(samples[-1][2] / 1024, 1),
-        "rss_max_mib": round(max(s[2] for s in samples) / 1024, 1),
-        "slope_second_half_kib_per_step": round(slope(second_half), 3),
+        "windows": [{"from_step": f, "floor_mib": round(lo, 1), "peak_mib": round(hi, 1)} for f, lo, hi in table],
+        "floor_slope_second_half_kib_per_step": round(slope(second_half), 3),
     }
+    for f, lo, hi in table:
+        print(f"steps {f:4d}-{f + 49:4d}: floor {lo:7.1f} MiB, peak {hi:7.1f} MiB")
     print(json.dumps(summary, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps({"summary": summary, "samples": samples}))
-    return 0 if summary["slope_second_half_kib_per_step"] <= args.max_slope_kib else 1
+    return 0 if summary["floor_slope_second_half_kib_per_step"] <= args.max_slope_kib else 1
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "model/linear_cross_entropy.h"
 #include "recipes/recipe_config.h"
 #include "train/progress.h"
 
@@ -35,6 +36,7 @@ train::MemoryEstimate estimate_memory(const TrainingSetup& s) {
   in.batch_size = s.recipe.train.batch_size;
   in.seq_len = std::min(s.recipe.data.max_seq_len, std::max<int64_t>(1, longest_example(s.train_data)));
   in.fused_attention = s.device.is_cuda();
+  in.loss_chunk_bytes = model::default_cross_entropy_chunk_bytes(s.device);
   return train::estimate_training_memory(in);
 }
 

@@ -1,5 +1,7 @@
 #include "train/memory_estimate.h"
 
+#include <algorithm>
+
 namespace llmft::train {
 
 MemoryEstimate estimate_training_memory(const MemoryEstimateInput& in) {
@@ -20,16 +22,20 @@ MemoryEstimate estimate_training_memory(const MemoryEstimateInput& in) {
   // Tensors autograd keeps per token in one decoder layer (activation dtype unless noted):
   //   two norm inputs, normed inputs and fp32 statistics   2C + 2C + 2C*4/act
   //   q, k, v and their rotated copies, attention output    2C + 4KV + C
-  //   MLP input, gate, up, silu(gate), product              C + 4I
+  //   MLP input, gate, up, product (silu recomputed)       C + 3I
   //   LoRA: fp32 copies of each adapted input + A outputs   (6C + I)*4/act + 7r*4/act
-  int64_t per_token = 4 * C + 2 * C * 4 / act + 3 * C + 4 * KV + C + 4 * I;
+  int64_t per_token = 4 * C + 2 * C * 4 / act + 3 * C + 4 * KV + C + 3 * I;
   if (in.lora) per_token += (6 * C + I) * 4 / act + 7 * in.lora_rank * 4 / act;
   uint64_t per_layer = uint64_t(per_token) * tokens * act;
   // The math attention path keeps the softmax scores [B, H, T, T]; fused kernels keep O(T) stats.
   if (!in.fused_attention) per_layer += uint64_t(in.batch_size) * H * in.seq_len * in.seq_len * act;
   e.activations_full = per_layer * uint64_t(c.num_hidden_layers);
   e.activations_checkpointed = uint64_t(tokens) * C * act * uint64_t(c.num_hidden_layers) + per_layer;
-  e.logits = uint64_t(tokens) * c.vocab_size * (act + 4 + 4);
+  // The fused projection + loss holds one chunk of fp32 logits (turned into their gradient in place,
+  // plus a cast to the weight dtype below fp32) and the [tokens, C] gradient of the hidden states.
+  const uint64_t all_logits = uint64_t(tokens) * c.vocab_size * 4;
+  const uint64_t chunk = std::min<uint64_t>(all_logits, uint64_t(std::max<int64_t>(in.loss_chunk_bytes, 1)));
+  e.logits = chunk + (act < 4 ? chunk * act / 4 : 0) + uint64_t(tokens) * C * act;
   return e;
 }
 

@@ -20,6 +20,9 @@ struct MemoryEstimateInput {
   int64_t batch_size = 1;
   int64_t seq_len = 1;
   bool fused_attention = false;  // flash / memory-efficient SDPA (CUDA): no T x T scores kept
+  // Budget of one chunk of fp32 logits in the fused output projection + loss
+  // (model/linear_cross_entropy.h): 64 MiB on the CPU, 1 GiB on a GPU.
+  int64_t loss_chunk_bytes = int64_t(64) << 20;
 };
 
 struct MemoryEstimate {
@@ -28,7 +31,7 @@ struct MemoryEstimate {
   uint64_t optimizer = 0;              // exp_avg + exp_avg_sq (+ master) in fp32
   uint64_t activations_full = 0;       // every layer's saved tensors
   uint64_t activations_checkpointed = 0;  // layer inputs + one layer recomputed
-  uint64_t logits = 0;                 // [B, T, V] logits, their fp32 copy and its gradient
+  uint64_t logits = 0;                 // one chunk of fp32 logits + its gradient, the hidden-state gradient
   uint64_t total(bool checkpointing) const {
     return weights + gradients + optimizer + logits + (checkpointing ? activations_checkpointed : activations_full);
   }
