@@ -65,12 +65,17 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--max-slope-kib", type=float, default=4.0)
     parser.add_argument("--json", help="write the samples and summary here")
+    parser.add_argument("--work", help="scratch directory (default BUILD/bench-cpu)")
+    parser.add_argument("--steps-only", action="store_true",
+                        help="no evaluation and no checkpoints: isolates the training step itself")
     args = parser.parse_args()
 
     llmft = (REPO / args.build / "llmft").resolve()
-    work = REPO / args.build / "bench-cpu"
+    shared = REPO / args.build / "bench-cpu"  # models, shared with cpu_train_bench.py
+    shared.mkdir(parents=True, exist_ok=True)
+    work = Path(args.work) if args.work else shared
     work.mkdir(parents=True, exist_ok=True)
-    model = bench.make_llama20m(work, bench.make_smollm2(work, llmft))
+    model = bench.make_llama20m(shared, bench.make_smollm2(shared, llmft))
     data = work / "wordnet-short.jsonl"
     bench.make_data(data, records=2000, chars=600)
     out = work / "rss-run"
@@ -79,6 +84,8 @@ def main() -> int:
     bench.llmft_recipe(recipe, model, data, seq=128, batch=4, steps=args.steps, out=out)
     overrides = ["output.save_every_steps=50", "output.keep_last_n=2", "data.eval_split=0.05",
                  "eval.every_steps=50", "eval.max_batches=4", "output.log_every_steps=50"]
+    if args.steps_only:
+        overrides = ["output.log_every_steps=50"]
 
     env = dict(os.environ, LLMFT_CACHE_DIR=str(work / "cache"))
     start = time.time()
