@@ -66,6 +66,9 @@ def main() -> int:
     parser.add_argument("--max-slope-kib", type=float, default=4.0)
     parser.add_argument("--json", help="write the samples and summary here")
     parser.add_argument("--work", help="scratch directory (default BUILD/bench-cpu)")
+    parser.add_argument("--chars", type=int, default=600,
+                        help="characters per text: 600 leaves a mix of lengths (padded batches), 2000 "
+                             "truncates every example to the same 128 tokens (one shape throughout)")
     parser.add_argument("--steps-only", action="store_true",
                         help="no evaluation and no checkpoints: isolates the training step itself")
     args = parser.parse_args()
@@ -76,8 +79,8 @@ def main() -> int:
     work = Path(args.work) if args.work else shared
     work.mkdir(parents=True, exist_ok=True)
     model = bench.make_llama20m(shared, bench.make_smollm2(shared, llmft))
-    data = work / "wordnet-short.jsonl"
-    bench.make_data(data, records=2000, chars=600)
+    data = work / f"wordnet-{args.chars}.jsonl"
+    bench.make_data(data, records=2000, chars=args.chars)
     out = work / "rss-run"
     shutil.rmtree(out, ignore_errors=True)
     recipe = work / "rss-recipe.yaml"
