@@ -43,6 +43,18 @@ bool use_onednn(const at::Tensor& a, const at::Tensor& b) {
 // x [..., in] as a [M, in] matrix (a view when possible).
 at::Tensor rows(const at::Tensor& x) { return x.reshape({-1, x.size(-1)}); }
 
+// t's shape with the last dimension replaced by n: [..., n].
+std::vector<int64_t> with_last_dim(const at::Tensor& t, int64_t n) {
+  std::vector<int64_t> shape = t.sizes().vec();
+  shape.back() = n;
+  return shape;
+}
+
+// x [..., in] @ weight^T through gemm -> [..., out], weight [out, in].
+at::Tensor project(const at::Tensor& x, const at::Tensor& weight) {
+  return gemm(rows(x), weight.t()).view(with_last_dim(x, weight.size(0)));
+}
+
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
@@ -52,12 +64,8 @@ using torch::autograd::tensor_list;
 struct OneDnnLinear : torch::autograd::Function<OneDnnLinear> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight) {
     const bool grad_x = x.requires_grad(), grad_w = weight.requires_grad();
-    const at::Tensor x2 = rows(x);        // [M, in]
-    at::Tensor y = gemm(x2, weight.t());  // [M, out]
-    ctx->save_for_backward({grad_w ? x2 : at::Tensor(), grad_x ? weight : at::Tensor()});
-    std::vector<int64_t> shape = x.sizes().vec();
-    shape.back() = weight.size(0);
-    return y.view(shape);  // [..., out]
+    ctx->save_for_backward({grad_w ? rows(x) : at::Tensor(), grad_x ? weight : at::Tensor()});  // [M, in], [out, in]
+    return project(x, weight);  // [..., out]
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grad_outputs) {
@@ -67,11 +75,7 @@ struct OneDnnLinear : torch::autograd::Function<OneDnnLinear> {
     const at::Tensor& grad_y = grad_outputs[0];       // [..., out]
     const at::Tensor g2 = rows(grad_y).contiguous();  // [M, out]
     at::Tensor grad_x, grad_w;
-    if (weight.defined()) {
-      std::vector<int64_t> shape = grad_y.sizes().vec();
-      shape.back() = weight.size(1);
-      grad_x = gemm(g2, weight).view(shape);  // [..., in]
-    }
+    if (weight.defined()) grad_x = gemm(g2, weight).view(with_last_dim(grad_y, weight.size(1)));  // [..., in]
     if (x2.defined()) grad_w = gemm(g2.t(), x2);  // [out, in]
     return {grad_x, grad_w};
   }
@@ -108,11 +112,9 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
     at::Tensor y = OneDnnLinear::apply(x, weight);
     return bias.defined() ? y + bias : y;
   }
-  at::Tensor y = gemm(rows(x), weight.t());
+  at::Tensor y = project(x, weight);
   if (bias.defined()) y.add_(bias);
-  std::vector<int64_t> shape = x.sizes().vec();
-  shape.back() = weight.size(0);
-  return y.view(shape);
+  return y;
 }
 
 }  // namespace llmft::model

@@ -20,10 +20,12 @@
 #include "model/hf_config.h"
 #include "model/load.h"
 #include "model/tensor_table.h"
+#include "tests/support/byte_builder.h"
 #include "tests/support/catch.h"
 #include "tests/support/run_cli.h"
 
 namespace fs = std::filesystem;
+using llmft::test::Bytes;
 using llmft::test::CliResult;
 using llmft::test::Contains;
 using llmft::test::run_llmft;
@@ -123,20 +125,6 @@ void write_raw_safetensors(const fs::path& path, const std::string& header, uint
 }
 
 // ---- GGUF ------------------------------------------------------------------------------------
-
-struct Bytes {
-  std::string data;
-  template <typename T>
-  Bytes& put(T value) {
-    data.append(reinterpret_cast<const char*>(&value), sizeof(T));
-    return *this;
-  }
-  Bytes& str(const std::string& s) {
-    put<uint64_t>(s.size());
-    data += s;
-    return *this;
-  }
-};
 
 struct GgufOptions {
   std::string magic = "GGUF";

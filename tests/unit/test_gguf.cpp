@@ -15,6 +15,7 @@
 #include "io/error.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
+#include "tests/support/byte_builder.h"
 #include "tests/support/catch.h"
 
 namespace fs = std::filesystem;
@@ -77,23 +78,10 @@ fs::path smollm2_gguf() {
 
 namespace {
 
+using llmft::test::Bytes;
 using llmft::test::gguf_fixture_dir;
 
 // ---- a byte-level GGUF builder for malformed files ----------------------------------------------
-
-struct Bytes {
-  std::string data;
-  template <typename T>
-  Bytes& put(T value) {
-    data.append(reinterpret_cast<const char*>(&value), sizeof(T));
-    return *this;
-  }
-  Bytes& str(const std::string& s) {
-    put<uint64_t>(s.size());
-    data += s;
-    return *this;
-  }
-};
 
 struct TensorSpec {
   std::string name;
