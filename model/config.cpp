@@ -1,5 +1,6 @@
 #include "model/config.h"
 
+#include "io/error.h"
 #include "model/tensor_table.h"
 
 namespace llmft::model {
@@ -30,8 +31,10 @@ int64_t LlamaConfig::num_parameters() const {
   for (const ExpectedTensor& t : expected_tensors(*this)) {
     if (t.optional) continue;  // a tied lm_head shares the embedding's storage
     int64_t n = 1;
-    for (int64_t d : t.shape) n *= d;
-    total += n;
+    bool overflow = false;
+    for (int64_t d : t.shape) overflow |= __builtin_mul_overflow(n, d, &n);
+    overflow |= __builtin_add_overflow(total, n, &total);
+    if (overflow) throw Error("config: the parameter count overflows 64 bits at tensor " + t.name);
   }
   return total;
 }

@@ -24,6 +24,12 @@ struct RopeScaling {
   bool operator==(const RopeScaling&) const = default;
 };
 
+// Bounds far beyond any released model (the largest have ~130 layers, 256k vocabularies and
+// 53k-wide MLPs). A config past them is corrupt; saying so up front beats sizing loops, names and
+// tensors by it.
+inline constexpr int64_t kMaxLayers = 4096;
+inline constexpr int64_t kMaxDimension = int64_t{1} << 24;  // vocab, widths, head counts, head_dim
+
 // HF's per-layer attention kinds (Qwen2's `layer_types`).
 inline constexpr const char* kFullAttention = "full_attention";
 inline constexpr const char* kSlidingAttention = "sliding_attention";
@@ -59,7 +65,7 @@ struct LlamaConfig {
   bool o_bias() const { return attention_bias && architecture != Architecture::Qwen2; }
   // The window layer `layer` attends within, or nullopt for full causal attention.
   std::optional<int64_t> layer_sliding_window(int64_t layer) const;
-  int64_t num_parameters() const;  // total, counting a tied embedding once
+  int64_t num_parameters() const;  // total, counting a tied embedding once; Error if it overflows int64
 
   bool operator==(const LlamaConfig&) const = default;
 };

@@ -11,6 +11,21 @@ namespace {
 
 std::string where(const io::GgufFile& gguf) { return gguf.path().string(); }
 
+// The same bounds config.json gets (model/config.h), named by their GGUF keys.
+void check_sizes(const io::GgufFile& gguf, const std::string& p, const LlamaConfig& c) {
+  const auto check = [&](const std::string& key, int64_t value, int64_t limit) {
+    if (value <= 0 || value > limit)
+      throw Error(where(gguf) + ": " + key + " must be in [1, " + std::to_string(limit) + "], got " +
+                  std::to_string(value));
+  };
+  check(p + "block_count", c.num_hidden_layers, kMaxLayers);
+  check(p + "embedding_length", c.hidden_size, kMaxDimension);
+  check(p + "feed_forward_length", c.intermediate_size, kMaxDimension);
+  check(p + "attention.head_count", c.num_attention_heads, kMaxDimension);
+  check(p + "attention.key_length", c.head_dim, kMaxDimension);
+  check(p + "vocab_size", c.vocab_size, kMaxDimension);
+}
+
 // llama.cpp per-block tensor names -> HF module paths inside model.layers.N.
 struct BlockName {
   const char* gguf;
@@ -62,6 +77,7 @@ LlamaConfig config_from_gguf(const io::GgufFile& gguf) {
   const io::GgufTensorInfo* embedding = gguf.find_tensor("token_embd.weight");
   if (!embedding) throw Error(where(gguf) + ": tensor token_embd.weight is missing");
   c.vocab_size = gguf.get_int_or(p + "vocab_size").value_or(embedding->torch_shape()[0]);
+  check_sizes(gguf, p, c);
   c.tie_word_embeddings = gguf.find_tensor("output.weight") == nullptr;
   if (c.architecture == Architecture::Qwen2) c.attention_bias = false;  // q/k/v biases are implied
   else c.attention_bias = gguf.find_tensor("blk.0.attn_q.bias") != nullptr;

@@ -191,13 +191,18 @@ void validate(const Reader& r, const LlamaConfig& c) {
   auto positive = [&r](const char* key, int64_t value) {
     if (value <= 0) r.fail(key, "must be positive, got " + std::to_string(value));
   };
-  positive("vocab_size", c.vocab_size);
-  positive("hidden_size", c.hidden_size);
-  positive("intermediate_size", c.intermediate_size);
-  positive("num_hidden_layers", c.num_hidden_layers);
-  positive("num_attention_heads", c.num_attention_heads);
-  positive("num_key_value_heads", c.num_key_value_heads);
-  positive("head_dim", c.head_dim);
+  auto dimension = [&r, &positive](const char* key, int64_t value) {
+    positive(key, value);
+    if (value > kMaxDimension)
+      r.fail(key, "is implausibly large (" + std::to_string(value) + " > " + std::to_string(kMaxDimension) + ")");
+  };
+  dimension("vocab_size", c.vocab_size);
+  dimension("hidden_size", c.hidden_size);
+  dimension("intermediate_size", c.intermediate_size);
+  dimension("num_hidden_layers", c.num_hidden_layers);
+  dimension("num_attention_heads", c.num_attention_heads);
+  dimension("num_key_value_heads", c.num_key_value_heads);
+  dimension("head_dim", c.head_dim);
   positive("max_position_embeddings", c.max_position_embeddings);
   if (c.num_attention_heads % c.num_key_value_heads != 0)
     r.fail("num_key_value_heads", "(" + std::to_string(c.num_key_value_heads) +
@@ -263,6 +268,10 @@ LlamaConfig parse_hf_config(const json& config, const std::string& source_name) 
   c.hidden_size = r.required_int("hidden_size");
   c.intermediate_size = r.required_int("intermediate_size");
   c.num_hidden_layers = r.required_int("num_hidden_layers");
+  // Checked now: the Qwen2 layer list below has one entry per layer.
+  if (c.num_hidden_layers <= 0 || c.num_hidden_layers > kMaxLayers)
+    r.fail("num_hidden_layers", "must be in [1, " + std::to_string(kMaxLayers) + "], got " +
+                                    std::to_string(c.num_hidden_layers));
   c.num_attention_heads = r.required_int("num_attention_heads");
   if (c.num_attention_heads <= 0) r.fail("num_attention_heads", "must be positive");
 

@@ -131,6 +131,7 @@ struct GgufOptions {
   std::string architecture = "llama";
   std::string tokenizer_model = "gpt2";
   uint32_t embedding_type = 0;  // ggml type of token_embd.weight; 20 is IQ4_NL, which llmft cannot dequantize
+  uint32_t block_count = 1;     // what the header claims; the tensors are always one block's
 };
 
 // A complete tiny Llama GGUF (hidden 32, one layer, one head, four tokens, tied embeddings) with a
@@ -143,7 +144,7 @@ std::string tiny_gguf(const GgufOptions& o = {}) {
   key(kv, "general.architecture", 8).str(o.architecture);
   key(kv, a + "embedding_length", 4).put<uint32_t>(kHidden);
   key(kv, a + "feed_forward_length", 4).put<uint32_t>(kHidden);
-  key(kv, a + "block_count", 4).put<uint32_t>(1);
+  key(kv, a + "block_count", 4).put<uint32_t>(o.block_count);
   key(kv, a + "attention.head_count", 4).put<uint32_t>(1);
   key(kv, a + "attention.layer_norm_rms_epsilon", 6).put<float>(1e-5f);
   key(kv, "tokenizer.ggml.model", 8).str(o.tokenizer_model);
@@ -423,6 +424,12 @@ TEST_CASE("errors: GGUF mistakes", "[cli][errors][gguf]") {
     o.embedding_type = 20;
     const fs::path f = write_gguf(dir.path / "iq4.gguf", tiny_gguf(o));
     expect_error({"convert", f.string(), "--out", out}, {"iq4.gguf", "tensor 'token_embd.weight'", "IQ4_NL"});
+  }
+  SECTION("implausible block count") {
+    GgufOptions o;
+    o.block_count = 400000000;
+    const fs::path f = write_gguf(dir.path / "deep.gguf", tiny_gguf(o));
+    expect_error({"convert", f.string(), "--out", out}, {"deep.gguf", "llama.block_count", "[1, 4096]"});
   }
   SECTION("unknown architecture") {
     GgufOptions o;

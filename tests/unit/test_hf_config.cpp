@@ -229,6 +229,23 @@ TEST_CASE("config errors name the file and the key", "[model][hf_config]") {
     j["hidden_size"] = 18;  // not a multiple of 4 heads
     CHECK_THROWS_WITH(parse_hf_config(j, kSource), Contains("'hidden_size'"));
   }
+  SECTION("implausible sizes fail before anything is sized by them") {
+    // A Qwen2 config lists one attention kind per layer: 400M layers once meant 400M strings.
+    CHECK_THROWS_WITH(parse_hf_config(with(kQwen2V4, "num_hidden_layers", 400000000), kSource),
+                      Contains("'num_hidden_layers'") && Contains("[1, 4096]"));
+    CHECK(parse_hf_config(with(kLlamaV5, "num_hidden_layers", kMaxLayers), kSource).num_hidden_layers == kMaxLayers);
+    CHECK_THROWS_WITH(parse_hf_config(with(kLlamaV5, "vocab_size", kMaxDimension + 1), kSource),
+                      Contains("'vocab_size'") && Contains("implausibly large"));
+    CHECK_THROWS_WITH(parse_hf_config(with(kLlamaV5, "intermediate_size", int64_t{1} << 40), kSource),
+                      Contains("'intermediate_size'"));
+  }
+  SECTION("a parameter count past int64 is an error, not an overflow") {
+    LlamaConfig c = parse(kLlamaV5);
+    c.hidden_size = c.intermediate_size = kMaxDimension;
+    c.num_attention_heads = c.num_key_value_heads = kMaxDimension;
+    c.head_dim = kMaxDimension;
+    CHECK_THROWS_WITH(c.num_parameters(), Contains("overflows"));
+  }
 }
 
 TEST_CASE("load_hf_config names the file it cannot read", "[model][hf_config]") {
