@@ -71,6 +71,8 @@ def main() -> int:
                              "truncates every example to the same 128 tokens (one shape throughout)")
     parser.add_argument("--steps-only", action="store_true",
                         help="no evaluation and no checkpoints: isolates the training step itself")
+    parser.add_argument("overrides", nargs="*", metavar="key=value",
+                        help="recipe overrides passed to llmft train, e.g. data.pad_to_multiple_of=8")
     args = parser.parse_args()
 
     llmft = (REPO / args.build / "llmft").resolve()
@@ -89,6 +91,7 @@ def main() -> int:
                  "eval.every_steps=50", "eval.max_batches=4", "output.log_every_steps=50"]
     if args.steps_only:
         overrides = ["output.log_every_steps=50"]
+    overrides += args.overrides
 
     env = dict(os.environ, LLMFT_CACHE_DIR=str(work / "cache"))
     start = time.time()

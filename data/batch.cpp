@@ -12,7 +12,13 @@ int64_t TokenizedSample::supervised_tokens() const {
   return count;
 }
 
-Batch collate(const std::vector<const TokenizedSample*>& samples, int32_t pad_id) {
+int64_t PadWidth::of(int64_t longest) const {
+  if (multiple <= 1) return longest;
+  const int64_t rounded = (longest + multiple - 1) / multiple * multiple;
+  return limit > 0 ? std::max(longest, std::min(rounded, limit)) : rounded;
+}
+
+Batch collate(const std::vector<const TokenizedSample*>& samples, int32_t pad_id, PadWidth pad_width) {
   if (samples.empty()) throw Error("collate: no samples");
   std::size_t longest = 0;
   bool packed = false;
@@ -31,7 +37,7 @@ Batch collate(const std::vector<const TokenizedSample*>& samples, int32_t pad_id
   if (longest == 0) throw Error("collate: every sample is empty");
 
   const auto rows = static_cast<int64_t>(samples.size());
-  const auto width = static_cast<int64_t>(longest);
+  const int64_t width = pad_width.of(static_cast<int64_t>(longest));
   auto options = at::TensorOptions().dtype(at::kLong);
   Batch batch;
   batch.input_ids = at::full({rows, width}, pad_id, options);

@@ -33,8 +33,18 @@ struct Batch {
   int64_t tokens = 0;             // real (non-padding) tokens
 };
 
-// Right-pads `samples` to the longest one. Any sample with position_ids makes a packed batch. pad_id fills input_ids (its value never matters: the
+// How wide a padded batch is: its longest example rounded up to a multiple of `multiple` (HF's
+// pad_to_multiple_of), but never past `limit` (max_seq_len; 0 = none) unless the longest example is
+// itself longer. Fewer distinct widths mean fewer distinct tensor shapes for the kernels and the
+// allocators (docs/reliability.md, "Memory over a long run").
+struct PadWidth {
+  int64_t multiple = 1;
+  int64_t limit = 0;
+  int64_t of(int64_t longest) const;
+};
+
+// Right-pads `samples` to width.of(longest sample). Any sample with position_ids makes a packed batch. pad_id fills input_ids (its value never matters: the
 // attention mask hides it and its label is -100).
-Batch collate(const std::vector<const TokenizedSample*>& samples, int32_t pad_id);
+Batch collate(const std::vector<const TokenizedSample*>& samples, int32_t pad_id, PadWidth width = {});
 
 }  // namespace llmft::data

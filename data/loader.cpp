@@ -16,13 +16,14 @@ std::string cursor_text(const LoaderCursor& cursor) {
 }  // namespace
 
 BatchLoader::BatchLoader(const std::vector<TokenizedSample>& samples, int64_t batch_size, uint64_t seed,
-                         int32_t pad_id, bool shuffle, bool group_by_length)
+                         int32_t pad_id, bool shuffle, bool group_by_length, PadWidth width)
     : samples_(samples),
       batch_size_(batch_size),
       seed_(seed),
       pad_id_(pad_id),
       shuffle_(shuffle),
-      group_by_length_(group_by_length) {
+      group_by_length_(group_by_length),
+      width_(width) {
   if (batch_size_ <= 0) throw Error("batch size must be positive, got " + std::to_string(batch_size_));
   if (static_cast<int64_t>(samples_.size()) < batch_size_) {
     throw Error("the dataset has " + std::to_string(samples_.size()) + " examples, fewer than one batch of " +
@@ -78,7 +79,7 @@ Batch BatchLoader::next() {
   picked.reserve(static_cast<std::size_t>(batch_size_));
   for (int64_t i = 0; i < batch_size_; ++i) picked.push_back(&samples_[order_[cursor_.position + i]]);
   cursor_.position += batch_size_;
-  return collate(picked, pad_id_);
+  return collate(picked, pad_id_, width_);
 }
 
 void BatchLoader::seek(const LoaderCursor& cursor) {
@@ -92,7 +93,7 @@ void BatchLoader::seek(const LoaderCursor& cursor) {
 }
 
 std::vector<Batch> sequential_batches(const std::vector<TokenizedSample>& samples, int64_t batch_size,
-                                      int32_t pad_id, int64_t max_batches) {
+                                      int32_t pad_id, int64_t max_batches, PadWidth width) {
   if (batch_size <= 0) throw Error("batch size must be positive, got " + std::to_string(batch_size));
   std::vector<Batch> batches;
   const auto n = static_cast<int64_t>(samples.size());
@@ -100,7 +101,7 @@ std::vector<Batch> sequential_batches(const std::vector<TokenizedSample>& sample
     if (max_batches > 0 && static_cast<int64_t>(batches.size()) >= max_batches) break;
     std::vector<const TokenizedSample*> picked;
     for (int64_t i = start; i < std::min(n, start + batch_size); ++i) picked.push_back(&samples[i]);
-    batches.push_back(collate(picked, pad_id));
+    batches.push_back(collate(picked, pad_id, width));
   }
   return batches;
 }

@@ -22,7 +22,7 @@ class BatchLoader {
   // longest first, and the batch holding the longest example goes first (an out-of-memory shows at
   // the first step); batches hold similar lengths, so less padding, and the order stays seeded.
   BatchLoader(const std::vector<TokenizedSample>& samples, int64_t batch_size, uint64_t seed, int32_t pad_id,
-              bool shuffle = true, bool group_by_length = false);
+              bool shuffle = true, bool group_by_length = false, PadWidth width = {});
 
   Batch next();  // moves to the next epoch when this one is exhausted
   int64_t batches_per_epoch() const;
@@ -44,6 +44,7 @@ class BatchLoader {
   int32_t pad_id_;
   bool shuffle_;
   bool group_by_length_;
+  PadWidth width_;
   LoaderCursor cursor_;
   std::vector<int64_t> order_;  // permutation of cursor_.epoch
   int64_t order_epoch_ = -1;
@@ -51,6 +52,6 @@ class BatchLoader {
 
 // Every example once, in order, in batches of batch_size (the last one may be smaller): for eval.
 std::vector<Batch> sequential_batches(const std::vector<TokenizedSample>& samples, int64_t batch_size,
-                                      int32_t pad_id, int64_t max_batches = 0);
+                                      int32_t pad_id, int64_t max_batches = 0, PadWidth width = {});
 
 }  // namespace llmft::data

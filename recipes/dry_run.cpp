@@ -34,7 +34,8 @@ train::MemoryEstimate estimate_memory(const TrainingSetup& s) {
   in.master_weights = !in.lora && s.recipe.train.fp32_master_weights && s.dtype != at::kFloat;
   in.lora_rank = s.lora ? s.lora->rank : 0;
   in.batch_size = s.recipe.train.batch_size;
-  in.seq_len = std::min(s.recipe.data.max_seq_len, std::max<int64_t>(1, longest_example(s.train_data)));
+  in.seq_len = std::min(s.recipe.data.max_seq_len,
+                        pad_width(s.recipe.data).of(std::max<int64_t>(1, longest_example(s.train_data))));
   in.fused_attention = s.device.is_cuda();
   in.loss_chunk_bytes = model::default_cross_entropy_chunk_bytes(s.device);
   return train::estimate_training_memory(in);

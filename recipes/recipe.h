@@ -78,6 +78,9 @@ struct DataSection {
   bool packing = false;
   // Batches of similar lengths (less padding); order stays seeded and resumable.
   bool group_by_length = false;
+  // Pad each batch to a multiple of this many tokens (capped at max_seq_len); null: to its longest
+  // example. Fewer distinct shapes: steadier memory on the CPU, friendlier kernels on the GPU.
+  std::optional<int64_t> pad_to_multiple_of;
   bool train_on_prompt = false;
   OnError on_error = OnError::kFail;
   // Reuse tokenized data from the token cache ($LLMFT_CACHE_DIR, else ~/.cache/llmft) when its key

@@ -258,6 +258,9 @@ class Resolver {
     }
     validate_custom_template();
     require(r.data.max_seq_len > 0, "data.max_seq_len", "> 0", r.data.max_seq_len);
+    if (r.data.pad_to_multiple_of) {
+      require(*r.data.pad_to_multiple_of > 0, "data.pad_to_multiple_of", "> 0 (or null)", *r.data.pad_to_multiple_of);
+    }
     if (r.data.eval_split) {
       double s = *r.data.eval_split;
       require(s > 0 && s < 1, "data.eval_split", "in (0, 1)", s);

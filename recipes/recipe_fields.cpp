@@ -400,6 +400,7 @@ std::vector<Field> build_fields() {
       LLMFT_FIELD(data, truncation),
       LLMFT_FIELD(data, packing),
       LLMFT_FIELD(data, group_by_length),
+      LLMFT_FIELD(data, pad_to_multiple_of),
       LLMFT_FIELD(data, train_on_prompt),
       LLMFT_FIELD(data, on_error),
       LLMFT_FIELD(data, cache),

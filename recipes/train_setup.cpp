@@ -98,6 +98,10 @@ data::RecordFormat to_record_format(DataFormat format) {
 
 }  // namespace
 
+data::PadWidth pad_width(const DataSection& section) {
+  return data::PadWidth{section.pad_to_multiple_of.value_or(1), section.max_seq_len};
+}
+
 data::DatasetOptions dataset_options(const DataSection& d, const fs::path& path) {
   data::DatasetOptions o;
   o.path = path;

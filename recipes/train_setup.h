@@ -59,6 +59,8 @@ struct TrainingData {
 TrainingData load_training_data(const Recipe& recipe, const data::Tokenizer& tokenizer,
                                 const std::function<void(const std::string&)>& log);
 data::DatasetOptions dataset_options(const DataSection& section, const std::filesystem::path& path);
+// How wide training and evaluation batches are padded (data.pad_to_multiple_of, capped at max_seq_len).
+data::PadWidth pad_width(const DataSection& section);
 // "N records -> M examples (T truncated, D dropped ...), tokens, % supervised, template".
 std::string describe_stats(const data::TokenizedDataset& dataset);
 

@@ -91,11 +91,11 @@ class Trainer {
         run_dir_(setup.recipe.output.dir),
         optimizer_(setup.trainable, adamw_options(setup)),
         loader_(setup.train_data.samples, setup.recipe.train.batch_size, uint64_t(setup.recipe.train.seed), setup.pad_id,
-                /*shuffle=*/true, setup.recipe.data.group_by_length),
+                /*shuffle=*/true, setup.recipe.data.group_by_length, pad_width(setup.recipe.data)),
         progress_(stderr, isatty(STDERR_FILENO) != 0, setup.recipe.output.log_every_steps, 0) {
     if (s_.eval_data) {
       eval_batches_ = data::sequential_batches(s_.eval_data->samples, s_.recipe.train.batch_size, s_.pad_id,
-                                               s_.recipe.eval.max_batches);
+                                               s_.recipe.eval.max_batches, pad_width(s_.recipe.data));
     }
   }
 

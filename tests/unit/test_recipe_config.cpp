@@ -90,6 +90,7 @@ TEST_CASE("recipe defaults are the documented ones", "[recipe]") {
   CHECK(r.data.template_name == "auto");
   CHECK(r.data.max_seq_len == 2048);
   CHECK_FALSE(r.data.packing);
+  CHECK_FALSE(r.data.pad_to_multiple_of.has_value());
   CHECK_FALSE(r.data.train_on_prompt);
   CHECK_FALSE(r.data.eval_split.has_value());
   CHECK_FALSE(r.data.eval_path.has_value());
@@ -241,6 +242,8 @@ TEST_CASE("recipe errors name the file, key, line and fix", "[recipe]") {
     REQUIRE_THROWS_WITH(parse(with("train:\n  max_steps: 0\n")), Contains("train.max_steps must be > 0"));
     REQUIRE_THROWS_WITH(parse("data:\n  path: x\n  max_seq_len: 0\n"),
                         Contains("r.yaml:3:3: data.max_seq_len must be > 0, got 0"));
+    REQUIRE_THROWS_WITH(parse("data:\n  path: x\n  pad_to_multiple_of: 0\n"),
+                        Contains("r.yaml:3:3: data.pad_to_multiple_of must be > 0 (or null), got 0"));
     REQUIRE_THROWS_WITH(parse("data:\n  path: x\n  eval_split: 1\n"),
                         Contains("data.eval_split must be in (0, 1)"));
     REQUIRE_THROWS_WITH(parse(with("output:\n  log_every_steps: 0\n")),
