@@ -64,7 +64,13 @@ void BatchLoader::group_by_length(std::vector<int64_t>& order) const {
   std::swap_ranges(order.begin(), order.begin() + batch_size_, order.begin() + longest);
 }
 
-Batch BatchLoader::next() {
+Batch BatchLoader::next() { return next_shard(0, 1); }
+
+Batch BatchLoader::next_shard(int64_t shard, int64_t shards) {
+  if (shards <= 0 || batch_size_ % shards != 0 || shard < 0 || shard >= shards) {
+    throw Error("data loader: cannot split batches of " + std::to_string(batch_size_) + " into shard " +
+                std::to_string(shard) + " of " + std::to_string(shards));
+  }
   // The cursor may sit at the end of an epoch (after its last batch): the next batch starts the
   // next epoch, so a checkpoint taken there resumes without skipping or repeating anything.
   if (cursor_.position + batch_size_ > batches_per_epoch() * batch_size_) {
@@ -75,9 +81,11 @@ Batch BatchLoader::next() {
     order_ = epoch_order(cursor_.epoch);
     order_epoch_ = cursor_.epoch;
   }
+  const int64_t per_shard = batch_size_ / shards;
   std::vector<const TokenizedSample*> picked;
-  picked.reserve(static_cast<std::size_t>(batch_size_));
-  for (int64_t i = 0; i < batch_size_; ++i) picked.push_back(&samples_[order_[cursor_.position + i]]);
+  picked.reserve(static_cast<std::size_t>(per_shard));
+  for (int64_t i = shard * per_shard; i < (shard + 1) * per_shard; ++i)
+    picked.push_back(&samples_[order_[cursor_.position + i]]);
   cursor_.position += batch_size_;
   return collate(picked, pad_id_, width_);
 }

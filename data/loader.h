@@ -25,6 +25,11 @@ class BatchLoader {
               bool shuffle = true, bool group_by_length = false, PadWidth width = {});
 
   Batch next();  // moves to the next epoch when this one is exhausted
+  // Data parallelism: the loader's batch_size is the global micro-batch, split into `shards` equal
+  // slices; this returns slice `shard` (samples [shard*b, (shard+1)*b) of the global batch, b =
+  // batch_size / shards) and advances the cursor past the whole global batch, as every rank does.
+  // So N ranks with micro-batch b see exactly the samples one process with batch N*b sees.
+  Batch next_shard(int64_t shard, int64_t shards);
   int64_t batches_per_epoch() const;
   LoaderCursor cursor() const { return cursor_; }
   void seek(const LoaderCursor& cursor);  // throws llmft::Error when out of range

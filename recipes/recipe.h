@@ -108,6 +108,9 @@ struct TrainSection {
   double max_grad_norm = 1.0;  // 0 disables clipping
   // Steps with a non-finite loss or gradient norm that are skipped before training stops; 0 stops at the first.
   int64_t max_nonfinite_steps = 3;
+  // Multi-process runs: how long the rendezvous and any one collective may wait for the other
+  // ranks before the run stops with an error (torch.distributed's default, 30 minutes).
+  int64_t dist_timeout_seconds = 1800;
   bool activation_checkpointing = true;
   // method: full with bf16/fp16 weights: keep fp32 master copies in the optimizer (no lost updates).
   bool fp32_master_weights = true;

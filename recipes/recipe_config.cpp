@@ -288,6 +288,7 @@ class Resolver {
             ">= 0 (0 disables clipping)", t.max_grad_norm);
     require(t.max_nonfinite_steps >= 0, "train.max_nonfinite_steps", ">= 0 (0: stop at the first)",
             t.max_nonfinite_steps);
+    require(t.dist_timeout_seconds > 0, "train.dist_timeout_seconds", "> 0", t.dist_timeout_seconds);
     require(t.seed >= 0, "train.seed", ">= 0", t.seed);
 
     if (r.output.dir.empty()) throw Error(where("output.dir") + ": output.dir must not be empty");

@@ -48,8 +48,14 @@ void flatten(const nlohmann::json& j, const std::string& prefix, std::map<std::s
 
 }  // namespace
 
+namespace {
+std::string rng_file(int rank) {
+  return rank == 0 ? kRngFile : "rng_state.rank" + std::to_string(rank) + ".safetensors";
+}
+}  // namespace
+
 void write_checkpoint_files(const fs::path& dir, TrainingSetup& setup, const train::AdamW& optimizer,
-                            const TrainerState& state) {
+                            const TrainerState& state, const std::vector<std::vector<io::NamedTensor>>& rank_rng) {
   if (setup.lora) {
     lora::save_peft_adapter(dir, *setup.model, *setup.lora, setup.recipe.model.path);
   } else {
@@ -59,7 +65,12 @@ void write_checkpoint_files(const fs::path& dir, TrainingSetup& setup, const tra
     io::write_file_atomically(dir / "config.json", model::to_hf_config_json(setup.config).dump(2) + "\n");
   }
   io::write_safetensors(dir / kOptimizerFile, optimizer.state_tensors());
-  io::write_safetensors(dir / kRngFile, train::capture_rng_state(setup.device));
+  if (rank_rng.empty()) {
+    io::write_safetensors(dir / kRngFile, train::capture_rng_state(setup.device));
+  } else {
+    for (std::size_t rank = 0; rank < rank_rng.size(); ++rank)
+      io::write_safetensors(dir / rng_file(static_cast<int>(rank)), rank_rng[rank]);
+  }
   nlohmann::json j = {{"format", 1},
                       {"step", state.step},
                       {"total_steps", setup.plan.total_steps},
@@ -67,6 +78,7 @@ void write_checkpoint_files(const fs::path& dir, TrainingSetup& setup, const tra
                       {"micro_step", state.micro_step},
                       {"tokens_seen", state.tokens_seen},
                       {"nonfinite_steps_skipped", state.nonfinite_skipped},
+                      {"world_size", state.world_size},
                       {"elapsed_seconds", state.elapsed_seconds},
                       {"recipe", state.recipe}};
   io::write_file_atomically(dir / kStateFile, j.dump(2) + "\n");
@@ -85,6 +97,7 @@ TrainerState read_checkpoint_files(const fs::path& dir, TrainingSetup& setup, tr
     state.elapsed_seconds = j.at("elapsed_seconds").get<double>();
     // Absent in checkpoints written before steps could be skipped: none were.
     state.nonfinite_skipped = j.value("nonfinite_steps_skipped", int64_t{0});
+    state.world_size = j.value("world_size", int64_t{1});
     state.recipe = j.at("recipe");
   } catch (const nlohmann::json::exception& err) {
     throw Error(state_path.string() + ": " + err.what());
@@ -109,8 +122,9 @@ TrainerState read_checkpoint_files(const fs::path& dir, TrainingSetup& setup, tr
   return state;
 }
 
-void restore_checkpoint_rng(const fs::path& dir, c10::Device device) {
-  train::restore_rng_state(read_all(dir / kRngFile), device, (dir / kRngFile).string());
+void restore_checkpoint_rng(const fs::path& dir, c10::Device device, int rank) {
+  const fs::path file = dir / rng_file(rank);
+  train::restore_rng_state(read_all(file), device, file.string());
 }
 
 std::vector<std::string> incompatible_recipe_keys(const nlohmann::json& saved, const nlohmann::json& current) {
@@ -122,7 +136,7 @@ std::vector<std::string> incompatible_recipe_keys(const nlohmann::json& saved, c
     // raised to get past a run that stopped on non-finite steps.
     return key.starts_with("output.") || key.starts_with("eval.") || key == "train.max_steps" ||
            key == "train.epochs" || key == "data.cache" ||
-           key == "train.max_nonfinite_steps";
+           key == "train.max_nonfinite_steps" || key == "train.dist_timeout_seconds";
   };
   std::set<std::string> keys;
   for (const auto& [k, v] : a) keys.insert(k);
@@ -131,6 +145,9 @@ std::vector<std::string> incompatible_recipe_keys(const nlohmann::json& saved, c
   for (const auto& key : keys) {
     if (ignored(key)) continue;
     auto ia = a.find(key), ib = b.find(key);
+    // A key this version added and left unset (null) matches a checkpoint from before it existed.
+    const bool a_unset = ia == a.end() || ia->second.is_null(), b_unset = ib == b.end() || ib->second.is_null();
+    if (a_unset && b_unset) continue;
     if (ia == a.end() || ib == b.end() || ia->second != ib->second) {
       out.push_back(key + " (" + (ia == a.end() ? "unset" : ia->second.dump()) + " in the checkpoint, " +
                     (ib == b.end() ? "unset" : ib->second.dump()) + " now)");

@@ -3,7 +3,8 @@
 //   adapter_model.safetensors + adapter_config.json   (method: lora; PEFT layout, usable as is)
 //   model.safetensors + config.json                   (method: full)
 //   optimizer.safetensors   AdamW state (exp_avg, exp_avg_sq, master copies, step)
-//   rng_state.safetensors   generator states (dropout draws)
+//   rng_state.safetensors   generator states (dropout draws); rank R > 0 of a data-parallel run:
+//                           rng_state.rank<R>.safetensors
 //   trainer_state.json      step, data cursor, accumulation micro-step, tokens seen, skipped steps, the recipe
 // No pickle anywhere: safetensors and JSON only.
 #include <cstdint>
@@ -26,17 +27,20 @@ struct TrainerState {
   // after the same number of skips as an uninterrupted one.
   int64_t nonfinite_skipped = 0;
   double elapsed_seconds = 0;  // training time summed over every process of the run
+  int64_t world_size = 1;      // processes of the data-parallel run (the batch split depends on it)
   nlohmann::json recipe;       // resolved recipe the checkpoint was made with
 };
 
-// Fills `dir` (a partial checkpoint directory) with the files above.
+// Fills `dir` (a partial checkpoint directory) with the files above. `rank_rng` holds every rank's
+// generator states in a data-parallel run (index = rank; empty: this process's own).
 void write_checkpoint_files(const std::filesystem::path& dir, TrainingSetup& setup, const train::AdamW& optimizer,
-                            const TrainerState& state);
+                            const TrainerState& state,
+                            const std::vector<std::vector<io::NamedTensor>>& rank_rng = {});
 
 // Restores weights (adapter or full model), optimizer state and trainer state from `dir`; the
 // generators are restored by restore_checkpoint_rng, last, right before training continues.
 TrainerState read_checkpoint_files(const std::filesystem::path& dir, TrainingSetup& setup, train::AdamW& optimizer);
-void restore_checkpoint_rng(const std::filesystem::path& dir, c10::Device device);
+void restore_checkpoint_rng(const std::filesystem::path& dir, c10::Device device, int rank = 0);
 
 // Keys whose values differ between two resolved recipes (flattened, "train.lr"), ignoring those a
 // resume may change (output.*, eval.*, train.max_steps, train.epochs, train.max_nonfinite_steps).

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <set>
@@ -10,6 +11,8 @@
 #include <unistd.h>
 
 #include "data/loader.h"
+#include "dist/communicator.h"
+#include "recipes/data_parallel.h"
 #include "io/atomic_file.h"
 #include "io/error.h"
 #include "lora/peft_adapter.h"
@@ -83,16 +86,29 @@ fs::path choose_checkpoint(const TrainCommand& command, const fs::path& run_dir)
   return latest->dir;
 }
 
+// Where progress goes: stderr on the rank that logs, nowhere on the others.
+std::FILE* progress_stream(const dist::WorldInfo& world) {
+  if (world.is_main()) return stderr;
+  static std::FILE* discard = std::fopen("/dev/null", "w");
+  return discard;
+}
+
 class Trainer {
  public:
-  Trainer(const TrainCommand& command, TrainingSetup& setup)
+  // `comm` is null in a single-process run. With N ranks every rank loads global micro-batches of
+  // N x train.batch_size and trains on its slice (data::BatchLoader::next_shard).
+  Trainer(const TrainCommand& command, TrainingSetup& setup, std::unique_ptr<dist::Communicator> comm)
       : command_(command),
         s_(setup),
+        comm_(std::move(comm)),
+        world_(comm_ ? comm_->world() : dist::WorldInfo{}),
         run_dir_(setup.recipe.output.dir),
         optimizer_(setup.trainable, adamw_options(setup)),
-        loader_(setup.train_data.samples, setup.recipe.train.batch_size, uint64_t(setup.recipe.train.seed), setup.pad_id,
-                /*shuffle=*/true, setup.recipe.data.group_by_length, pad_width(setup.recipe.data)),
-        progress_(stderr, isatty(STDERR_FILENO) != 0, setup.recipe.output.log_every_steps, 0) {
+        loader_(setup.train_data.samples, setup.recipe.train.batch_size * world_.world_size,
+                uint64_t(setup.recipe.train.seed), setup.pad_id, /*shuffle=*/true, setup.recipe.data.group_by_length,
+                pad_width(setup.recipe.data)),
+        progress_(progress_stream(world_), world_.is_main() && isatty(STDERR_FILENO) != 0,
+                  setup.recipe.output.log_every_steps, 0) {
     if (s_.eval_data) {
       eval_batches_ = data::sequential_batches(s_.eval_data->samples, s_.recipe.train.batch_size, s_.pad_id,
                                                s_.recipe.eval.max_batches, pad_width(s_.recipe.data));
@@ -100,12 +116,18 @@ class Trainer {
   }
 
   int run() {
-    fs::create_directories(run_dir_);
+    if (world_.is_main()) fs::create_directories(run_dir_);
     state_.recipe = recipe_to_json(s_.recipe);
     std::optional<int64_t> resumed_step;
     if (command_.resume) {
       fs::path checkpoint = choose_checkpoint(command_, run_dir_);
       state_ = read_checkpoint_files(checkpoint, s_, optimizer_);
+      if (state_.world_size != world_.world_size) {
+        throw Error("--resume: " + checkpoint.string() + " was written by a run of " + std::to_string(state_.world_size) +
+                    " process(es) and this run has " + std::to_string(world_.world_size) +
+                    "; resume with the same number (--nproc " + std::to_string(state_.world_size) +
+                    "): the data order and each rank's share depend on it");
+      }
       auto differences = incompatible_recipe_keys(state_.recipe, recipe_to_json(s_.recipe));
       if (!differences.empty()) {
         std::string list;
@@ -115,20 +137,33 @@ class Trainer {
       state_.recipe = recipe_to_json(s_.recipe);
       loader_.seek(state_.cursor);
       resumed_step = state_.step;
-      progress_ = train::ProgressReporter(stderr, isatty(STDERR_FILENO) != 0, s_.recipe.output.log_every_steps,
-                                          state_.step);
+      progress_ = train::ProgressReporter(progress_stream(world_), world_.is_main() && isatty(STDERR_FILENO) != 0,
+                                          s_.recipe.output.log_every_steps, state_.step);
       progress_.message("resuming from " + checkpoint.string() + " at step " + std::to_string(state_.step) + "/" +
                         std::to_string(s_.plan.total_steps));
-      restore_checkpoint_rng(checkpoint, s_.device);
+      restore_checkpoint_rng(checkpoint, s_.device, world_.rank);
     } else {
       if (auto existing = train::latest_checkpoint(run_dir_)) {
         throw Error("output.dir: " + run_dir_.string() + " already holds a run (" + existing->dir.filename().string() +
                     "); continue it with --resume, or choose another output.dir");
       }
-      torch::manual_seed(uint64_t(s_.recipe.train.seed));
+      // Each rank its own dropout stream (rank 0's is the single-process one).
+      torch::manual_seed(uint64_t(s_.recipe.train.seed) + uint64_t(world_.rank));
     }
-    io::write_file_atomically(run_dir_ / "run.json", run_info_json(s_, command_.context).dump(2) + "\n");
-    metrics_.emplace(run_dir_ / "metrics.jsonl", resumed_step);
+    state_.world_size = world_.world_size;
+    if (comm_) {
+      // Every rank starts from rank 0's trainable weights, whatever its own initialisation did.
+      broadcast_trainable(*comm_, s_.trainable);
+      progress_.message("data parallel: " + std::to_string(world_.world_size) + " processes x batch " +
+                        std::to_string(s_.recipe.train.batch_size) + " x accumulation " +
+                        std::to_string(s_.recipe.train.grad_accum_steps) + " = " +
+                        std::to_string(world_.world_size * s_.recipe.train.batch_size * s_.recipe.train.grad_accum_steps) +
+                        " examples per step");
+    }
+    if (world_.is_main()) {
+      io::write_file_atomically(run_dir_ / "run.json", run_info_json(s_, command_.context).dump(2) + "\n");
+      metrics_.emplace(run_dir_ / "metrics.jsonl", resumed_step);
+    }
     if (!resumed_step && !eval_batches_.empty()) evaluate("before training");
 
     train::StopSignal stop;
@@ -142,13 +177,14 @@ class Trainer {
       state_.elapsed_seconds = elapsed_before + seconds_since(process_start);
       bool save_due = s_.recipe.output.save_every_steps > 0 && state_.step % s_.recipe.output.save_every_steps == 0 &&
                       state_.step < s_.plan.total_steps;
-      if (stop.received() != 0) {
+      const bool stopping = comm_ ? any_rank(*comm_, stop.received() != 0) : stop.received() != 0;
+      if (stopping) {
         save_checkpoint();
         progress_.finish();
         std::fprintf(stderr, "llmft: stopped at step %lld/%lld; checkpoint saved. Resume with: %s\n",
                      static_cast<long long>(state_.step), static_cast<long long>(s_.plan.total_steps),
                      resume_hint(command_).c_str());
-        return stop.exit_code();
+        return stop.received() != 0 ? stop.exit_code() : 128 + SIGTERM;  // another rank was stopped
       }
       if (save_due) save_checkpoint();
     }
@@ -156,6 +192,7 @@ class Trainer {
     if (!eval_batches_.empty()) evaluate("end of training");
     save_checkpoint();
     progress_.finish();
+    if (!world_.is_main()) return 0;
     write_final_output();
     train::write_loss_svg(run_dir_ / "loss.svg", train::loss_series_from_metrics(metrics_->path()));
     print_summary();
@@ -177,8 +214,17 @@ class Trainer {
     const auto start = Clock::now();
     std::vector<data::Batch> window;
     window.reserve(size_t(s_.recipe.train.grad_accum_steps));
-    for (int64_t i = 0; i < s_.recipe.train.grad_accum_steps; ++i) window.push_back(loader_.next());
-    train::WindowResult result = train::forward_backward(*s_.model, window, s_.device);
+    for (int64_t i = 0; i < s_.recipe.train.grad_accum_steps; ++i)
+      window.push_back(loader_.next_shard(world_.rank, world_.world_size));
+    train::WindowResult result;
+    if (comm_) {
+      result = train::forward_backward(*s_.model, window, s_.device,
+                                       [this](int64_t local) { return comm_->sum(local); });
+      all_reduce_gradients(*comm_, s_.trainable);
+      result = sum_window(*comm_, result);
+    } else {
+      result = train::forward_backward(*s_.model, window, s_.device);
+    }
     std::vector<at::Tensor> params;
     for (const auto& p : s_.trainable) params.push_back(p.param);
     double grad_norm = train::clip_grad_norm(params, s_.recipe.train.max_grad_norm);
@@ -200,7 +246,7 @@ class Trainer {
     const uint64_t memory = train::peak_rss_bytes();
     const double epoch = double(state_.cursor.epoch) +
                          double(state_.cursor.position) / double(std::max<size_t>(1, s_.train_data.samples.size()));
-    metrics_->write({{"step", state_.step},
+    if (metrics_) metrics_->write({{"step", state_.step},
                      {"epoch", epoch},
                      {"loss", result.loss},
                      {"lr", lr},
@@ -245,7 +291,7 @@ class Trainer {
     const double epoch = double(state_.cursor.epoch) +
                          double(state_.cursor.position) / double(std::max<size_t>(1, s_.train_data.samples.size()));
     // No "loss" key: readers of metrics.jsonl take rows with one as completed updates.
-    metrics_->write({{"step", state_.step},
+    if (metrics_) metrics_->write({{"step", state_.step},
                      {"epoch", epoch},
                      {"skipped", state_.nonfinite_skipped},
                      {"nonfinite", std::isfinite(result.loss) ? "grad_norm" : "loss"},
@@ -260,7 +306,7 @@ class Trainer {
   void evaluate(const std::string& when) {
     train::EvalResult r = train::evaluate(*s_.model, eval_batches_, s_.device);
     double accuracy = r.supervised_tokens > 0 ? double(r.correct) / double(r.supervised_tokens) : 0.0;
-    metrics_->write({{"step", state_.step},
+    if (metrics_) metrics_->write({{"step", state_.step},
                      {"eval_loss", r.loss},
                      {"eval_perplexity", std::exp(r.loss)},
                      {"eval_token_accuracy", accuracy},
@@ -270,12 +316,19 @@ class Trainer {
                       " tokens");
   }
 
+  // Rank 0 writes (every rank holds the same weights, optimizer state and data cursor); the others
+  // wait for it, so no rank runs ahead of a checkpoint that may still fail.
   fs::path save_checkpoint() {
-    fs::path dir = train::write_checkpoint(run_dir_, state_.step, [&](const fs::path& partial) {
-      write_checkpoint_files(partial, s_, optimizer_, state_);
-    });
-    train::prune_checkpoints(run_dir_, s_.recipe.output.keep_last_n);
-    progress_.message("saved " + dir.string());
+    fs::path dir = run_dir_ / ("checkpoint-" + std::to_string(state_.step));
+    const auto rank_rng = comm_ ? gather_rng_states(*comm_, s_.device) : std::vector<std::vector<io::NamedTensor>>{};
+    if (world_.is_main()) {
+      dir = train::write_checkpoint(run_dir_, state_.step, [&](const fs::path& partial) {
+        write_checkpoint_files(partial, s_, optimizer_, state_, rank_rng);
+      });
+      train::prune_checkpoints(run_dir_, s_.recipe.output.keep_last_n);
+      progress_.message("saved " + dir.string());
+    }
+    if (comm_) comm_->barrier();
     return dir;
   }
 
@@ -306,6 +359,8 @@ class Trainer {
 
   const TrainCommand& command_;
   TrainingSetup& s_;
+  std::unique_ptr<dist::Communicator> comm_;
+  dist::WorldInfo world_;
   fs::path run_dir_;
   train::AdamW optimizer_;
   data::BatchLoader loader_;
@@ -325,13 +380,27 @@ int run_train_command(const TrainCommand& command) {
     std::cout << recipe_to_yaml(recipe);
     return 0;
   }
-  auto log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  // torchrun's variables (or --nproc's) make this process one rank of a data-parallel run.
+  const dist::WorldInfo world = dist::world_from_env();
+  std::unique_ptr<dist::Communicator> comm;
+  if (world.distributed() && !command.dry_run) {
+    comm = dist::Communicator::connect(world, std::chrono::seconds(recipe.train.dist_timeout_seconds));
+  }
+  auto log = [&world](const std::string& line) {
+    if (world.is_main()) std::fprintf(stderr, "%s\n", line.c_str());
+  };
   TrainingSetup setup = prepare_training(recipe, /*load_weights=*/!command.dry_run, log);
+  if (world.distributed()) {
+    // Steps count global batches: world_size x batch_size examples per micro-batch.
+    TrainSection global = recipe.train;
+    global.batch_size *= world.world_size;
+    setup.plan = plan_steps(global, int64_t(setup.train_data.samples.size()));
+  }
   if (command.dry_run) {
     print_dry_run(setup, std::cout);
     return 0;
   }
-  Trainer trainer(command, setup);
+  Trainer trainer(command, setup, std::move(comm));
   return trainer.run();
 }
 

@@ -46,13 +46,14 @@ int64_t real_tokens(const data::Batch& b) {
 }  // namespace
 
 WindowResult forward_backward(model::LlamaForCausalLMImpl& model, const std::vector<data::Batch>& window,
-                              c10::Device device) {
+                              c10::Device device, const WindowTotal& window_total) {
   WindowResult result;
   for (size_t i = 0; i < window.size(); ++i) {
     check_batch(window[i], i);
     result.supervised_tokens += count_supervised(window[i]);
     result.tokens += real_tokens(window[i]);
   }
+  if (window_total) result.supervised_tokens = window_total(result.supervised_tokens);
   if (result.supervised_tokens == 0) return result;
 
   model.train();

@@ -3,6 +3,7 @@
 // of supervised tokens in the whole window (not per micro-batch), so the gradient does not depend on
 // how the window is split: batch 8 x accum 1 == batch 2 x accum 4.
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "data/batch.h"
@@ -19,8 +20,15 @@ struct WindowResult {
 // Moves each batch to `device`, runs the model in training mode and accumulates into .grad():
 // sum_over_tokens(CE) / window_supervised_tokens per micro-batch. A window without supervised tokens
 // contributes nothing and returns loss 0.
+//
+// Data parallelism: `window_total` maps this process's supervised-token count to the count over
+// every rank's share of the window (an all-reduce), so each rank divides by the global count and
+// the summed gradients equal one process's over the whole window. The result then holds this
+// rank's part: loss (sum / global count) and tokens are summed across ranks by the caller, and
+// supervised_tokens is the global count.
+using WindowTotal = std::function<int64_t(int64_t local_supervised_tokens)>;
 WindowResult forward_backward(model::LlamaForCausalLMImpl& model, const std::vector<data::Batch>& window,
-                              c10::Device device);
+                              c10::Device device, const WindowTotal& window_total = {});
 
 struct EvalResult {
   double loss = 0;  // mean CE over supervised tokens

@@ -1,0 +1,184 @@
+// `llmft train --nproc N`: data-parallel training on c10d/Gloo over loopback, through the real
+// binary. N ranks with micro-batch b must train as one process with batch N*b (the same examples
+// in every optimizer step, the loss normalised by the global token count), and a run stopped with
+// Ctrl-C must resume exactly with the same number of ranks.
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "io/safetensors.h"
+#include "tests/support/catch.h"
+#include "tests/support/run_cli.h"
+#include "tests/support/temp_dir.h"
+#include "train/checkpoint_store.h"
+#include "train/metrics_log.h"
+
+namespace fs = std::filesystem;
+using llmft::test::Contains;
+using llmft::test::run_llmft;
+using llmft::test::TempDir;
+
+namespace {
+
+const fs::path kFixture = fs::path(LLMFT_FIXTURE_DIR) / "tiny_chat";
+
+// 6 steps of (batch_size x 2 accumulation) examples on the tiny chat fixture, LoRA on every linear
+// layer, with a held-out evaluation every 3 steps.
+fs::path write_recipe(const fs::path& dir, int batch_size, double dropout) {
+  const fs::path path = dir / "recipe.yaml";
+  std::ofstream out(path);
+  out << "model:\n  path: " << kFixture.string() << "\n  dtype: fp32\n  device: cpu\n"
+      << "method: lora\nlora:\n  rank: 4\n  alpha: 8\n  dropout: " << dropout << "\n  target_modules: all-linear\n"
+      << "data:\n  path: " << (kFixture / "train.jsonl").string() << "\n  eval_path: "
+      << (kFixture / "eval.jsonl").string() << "\n  format: chat\n  max_seq_len: 64\n"
+      << "train:\n  batch_size: " << batch_size << "\n  grad_accum_steps: 2\n  max_steps: 6\n  lr: 5.0e-3\n"
+      << "  warmup_steps: 2\n  weight_decay: 0.01\n  seed: 7\n  dist_timeout_seconds: 120\n"
+      << "output:\n  dir: " << (dir / "run").string() << "\n  save_every_steps: 2\n  log_every_steps: 1\n"
+      << "eval:\n  every_steps: 3\n";
+  return path;
+}
+
+struct Row {
+  double loss = 0, grad_norm = 0, lr = 0;
+  int64_t tokens = 0, supervised = 0;
+};
+
+std::map<int64_t, Row> step_rows(const fs::path& metrics) {
+  std::map<int64_t, Row> rows;
+  for (const auto& j : llmft::train::read_metrics(metrics)) {
+    if (!j.contains("loss")) continue;
+    rows[j["step"].get<int64_t>()] = {j["loss"].get<double>(), j["grad_norm"].get<double>(), j["lr"].get<double>(),
+                                      j["tokens"].get<int64_t>(), j["supervised_tokens"].get<int64_t>()};
+  }
+  return rows;
+}
+
+std::vector<double> eval_losses(const fs::path& metrics) {
+  std::vector<double> out;
+  for (const auto& j : llmft::train::read_metrics(metrics))
+    if (j.contains("eval_loss")) out.push_back(j["eval_loss"].get<double>());
+  return out;
+}
+
+std::map<std::string, at::Tensor> adapter(const fs::path& run) {
+  std::map<std::string, at::Tensor> out;
+  const auto file = llmft::io::SafetensorsFile::open(run / "adapter_model.safetensors");
+  for (const auto& info : file.tensors()) out[info.name] = file.tensor(info.name).clone();
+  return out;
+}
+
+bool close(double a, double b, double rel) { return std::abs(a - b) <= rel * std::max(std::abs(a), std::abs(b)); }
+
+std::string describe(const llmft::test::CliResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstderr:\n" + r.err + "\nstdout:\n" + r.out;
+}
+
+}  // namespace
+
+TEST_CASE("train --nproc 2 and 4: N ranks x batch b train as one process with batch N*b", "[fixtures][dist]") {
+  TempDir single("llmft-dp-1");
+  const auto one = run_llmft({"train", write_recipe(single.path, 4, 0.0).string()});
+  INFO(describe(one));
+  REQUIRE(one.exit_code == 0);
+  const auto reference = step_rows(single.path / "run" / "metrics.jsonl");
+  REQUIRE(reference.size() == 6);
+
+  for (int nproc : {2, 4}) {
+    DYNAMIC_SECTION("--nproc " << nproc) {
+      TempDir dir("llmft-dp-n");
+      const auto run = run_llmft({"train", write_recipe(dir.path, 4 / nproc, 0.0).string(), "--nproc",
+                                  std::to_string(nproc)});
+      INFO(describe(run));
+      REQUIRE(run.exit_code == 0);
+      CHECK_THAT(run.err, Contains("data parallel: " + std::to_string(nproc) + " processes"));
+      const auto rows = step_rows(dir.path / "run" / "metrics.jsonl");
+      REQUIRE(rows.size() == reference.size());
+      for (const auto& [step, expected] : reference) {
+        INFO("step " << step);
+        const Row& got = rows.at(step);
+        // The same examples per step and the same global normalisation; only the summation order
+        // differs (per-rank sums, then Gloo's), so fp32 rounding: stated bound 1e-6 relative.
+        CHECK(got.tokens == expected.tokens);
+        CHECK(got.supervised == expected.supervised);
+        CHECK(got.lr == expected.lr);
+        CHECK(close(got.loss, expected.loss, 1e-6));
+        CHECK(close(got.grad_norm, expected.grad_norm, 1e-6));
+      }
+      const auto evals = eval_losses(dir.path / "run" / "metrics.jsonl");
+      const auto reference_evals = eval_losses(single.path / "run" / "metrics.jsonl");
+      REQUIRE(evals.size() == reference_evals.size());
+      for (std::size_t i = 0; i < evals.size(); ++i) CHECK(close(evals[i], reference_evals[i], 1e-6));
+      // After 6 AdamW steps: Adam divides by sqrt(v), which magnifies 1e-7 gradient differences in
+      // small components; 1e-5 of each tensor's scale (measured: ~3e-6).
+      const auto expected_adapter = adapter(single.path / "run");
+      const auto got_adapter = adapter(dir.path / "run");
+      REQUIRE(got_adapter.size() == expected_adapter.size());
+      for (const auto& [name, tensor] : expected_adapter) {
+        INFO(name);
+        const double scale = tensor.abs().max().item<double>();
+        CHECK((got_adapter.at(name) - tensor).abs().max().item<double>() <= 1e-5 * scale);
+      }
+      // Only rank 0 writes: one metrics row per step, one set of files.
+      CHECK_FALSE(fs::exists(dir.path / "run" / "checkpoint-6" / "rng_state.rank4.safetensors"));
+      CHECK(fs::exists(dir.path / "run" / "checkpoint-6" / ("rng_state.rank" + std::to_string(nproc - 1) + ".safetensors")));
+    }
+  }
+}
+
+TEST_CASE("train --nproc 2: Ctrl-C stops every rank at one step; --resume continues bit for bit", "[fixtures][dist]") {
+  // Dropout on: each rank draws its own masks, and the checkpoint must carry every rank's stream.
+  TempDir straight("llmft-dp-straight");
+  const auto full = run_llmft({"train", write_recipe(straight.path, 2, 0.1).string(), "--nproc", "2"});
+  INFO(describe(full));
+  REQUIRE(full.exit_code == 0);
+
+  TempDir stopped("llmft-dp-stopped");
+  const fs::path recipe = write_recipe(stopped.path, 2, 0.1);
+  const auto interrupted = llmft::test::run_llmft_and_signal({"train", recipe.string(), "--nproc", "2"}, "step 3/6",
+                                                              SIGINT);
+  INFO(describe(interrupted));
+  REQUIRE(interrupted.exit_code == 130);
+  CHECK_THAT(interrupted.err, Contains("--resume"));
+  const auto latest = llmft::train::latest_checkpoint(stopped.path / "run");
+  REQUIRE(latest.has_value());
+  CHECK(latest->step >= 3);
+  CHECK(latest->step < 6);
+  CHECK(fs::exists(latest->dir / "rng_state.rank1.safetensors"));
+
+  SECTION("with another number of ranks the resume is refused") {
+    const auto wrong = run_llmft({"train", recipe.string(), "--resume"});
+    CHECK(wrong.exit_code == 2);
+    CHECK_THAT(wrong.err, Contains("written by a run of 2 process(es)") && Contains("--nproc 2"));
+  }
+  SECTION("with the same number it matches the straight run exactly") {
+    const auto resumed = run_llmft({"train", recipe.string(), "--nproc", "2", "--resume"});
+    INFO(describe(resumed));
+    REQUIRE(resumed.exit_code == 0);
+    const auto expected = step_rows(straight.path / "run" / "metrics.jsonl");
+    const auto got = step_rows(stopped.path / "run" / "metrics.jsonl");
+    REQUIRE(got.size() == expected.size());
+    for (const auto& [step, row] : expected) {
+      INFO("step " << step);
+      CHECK(got.at(step).loss == row.loss);
+      CHECK(got.at(step).grad_norm == row.grad_norm);
+    }
+    CHECK(llmft::test::read_file_bytes(stopped.path / "run" / "adapter_model.safetensors") ==
+          llmft::test::read_file_bytes(straight.path / "run" / "adapter_model.safetensors"));
+  }
+}
+
+TEST_CASE("train --nproc: a rank that fails stops the run with its error", "[fixtures][dist]") {
+  TempDir dir("llmft-dp-bad");
+  const fs::path recipe = write_recipe(dir.path, 2, 0.0);
+  const auto run = run_llmft({"train", recipe.string(), "data.path=" + (dir.path / "missing.jsonl").string(),
+                              "--nproc", "2"});
+  INFO(describe(run));
+  CHECK(run.exit_code == 2);
+  CHECK_THAT(run.err, Contains("missing.jsonl"));
+  CHECK_FALSE(fs::exists(dir.path / "run" / "metrics.jsonl"));
+}
