@@ -50,7 +50,8 @@ std::string version_text() {
       << "libtorch " << TORCH_VERSION << " (" << LLMFT_TORCH_SOURCE << ")\n"
       << "CUDA: " << (torch::cuda::is_available()
                           ? "available, " + std::to_string(torch::cuda::device_count()) + " device(s)"
-                          : std::string("not available"));
+                          : std::string("not available"))
+      << "\nallocator: " << allocator_name();
   return out.str();
 }
 

@@ -16,6 +16,8 @@ void set_runner(CLI::App* sub, CommandRunner runner);
 
 void register_commands(CLI::App& app);
 int run_selected(CLI::App& app);
+// "jemalloc 5.3.0-0-g..." or "glibc malloc": the heap allocator this process runs with.
+std::string allocator_name();
 std::string version_text();
 // argv as given, kept for run records (run.json).
 void set_command_line(int argc, char** argv);

@@ -25,6 +25,7 @@ apt_packages=(
   wordnet-base  # WordNet 3.0 dictionary files: the quickstart dataset (scripts/data/)
   clang  # the sanitizer build and the libFuzzer targets (`make sanitize`)
   libgloo-dev  # Gloo's headers for c10d's ProcessGroupGloo (multi-process training, dist/)
+  libjemalloc-dev  # the llmft binary's malloc (cli/allocator.cpp)
 )
 # Catch2: Debian 12 ships v2 as `catch2`, Debian 13 ships v3 as `catch2` too (libcatch2-dev is not
 # a separate name on either); CMake handles both majors.
