@@ -154,3 +154,28 @@ TEST_CASE("group_by_length: batches of similar lengths, longest first, seeded an
   resumed.seek(cursor);
   CHECK(torch::equal(resumed.next().input_ids, expected.input_ids));
 }
+
+TEST_CASE("next_shard: N shards of a global batch are its consecutive slices, and the cursor moves once", "[data]") {
+  const auto samples = numbered_samples(40);
+  for (int64_t shards : {2, 4}) {
+    INFO(shards << " shards");
+    BatchLoader whole(samples, 8, /*seed=*/3, /*pad_id=*/0);
+    std::vector<BatchLoader> ranks;
+    for (int64_t r = 0; r < shards; ++r) ranks.emplace_back(samples, 8, 3, 0);
+    for (int step = 0; step < 12; ++step) {  // crosses two epoch boundaries (5 batches per epoch)
+      const auto expected = first_column(whole.next());
+      std::vector<int64_t> joined;
+      for (int64_t r = 0; r < shards; ++r) {
+        const Batch part = ranks[static_cast<std::size_t>(r)].next_shard(r, shards);
+        CHECK(part.input_ids.size(0) == 8 / shards);
+        const auto ids = first_column(part);
+        joined.insert(joined.end(), ids.begin(), ids.end());
+        CHECK(ranks[static_cast<std::size_t>(r)].cursor() == whole.cursor());
+      }
+      CHECK(joined == expected);
+    }
+  }
+  BatchLoader loader(samples, 8, 3, 0);
+  CHECK_THROWS_WITH(loader.next_shard(0, 3), llmft::test::Contains("cannot split batches of 8 into shard 0 of 3"));
+  CHECK_THROWS_AS(loader.next_shard(2, 2), llmft::Error);
+}
