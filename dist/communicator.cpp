@@ -7,13 +7,12 @@
 #include "io/error.h"
 
 // The wheel ships c10d's headers but not Gloo's; Debian's libgloo-dev provides them (only the
-// declarations are used: the Gloo code itself is the copy inside libtorch_cpu).
-#if __has_include(<gloo/rendezvous/store.h>)
-#define LLMFT_HAVE_GLOO 1
+// declarations are used: the Gloo code itself is the copy inside libtorch_cpu). CMake's probe
+// decides (dist/gloo_config.h, generated).
+#include "dist/gloo_config.h"
+#if LLMFT_HAVE_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#else
-#define LLMFT_HAVE_GLOO 0
 #endif
 
 namespace llmft::dist {
