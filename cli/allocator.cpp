@@ -1,23 +1,16 @@
 // The heap allocator of the `llmft` binary. Built with jemalloc when Debian's libjemalloc-dev is
-// present (CMake option LLMFT_JEMALLOC): on the CPU it trains 3-28% faster than glibc's malloc with
-// a 13-16% lower peak (docs/benchmarks.md), because a training step frees and re-allocates
-// thousands of tensors of a few hundred sizes, which jemalloc's size classes reuse without the
-// fragmentation glibc's heap accumulates.
+// present (CMake option LLMFT_JEMALLOC): a training step frees and re-allocates thousands of
+// tensors of a few hundred sizes, which jemalloc's size classes reuse with less fragmentation than
+// glibc's heap, so the peak is lower and the resident set levels off over long runs
+// (docs/reliability.md). jemalloc's own defaults are kept, including returning pages unused for
+// 10 s to the kernel: with purging off (dirty_decay_ms:-1) a step ran a few percent faster, but on
+// mixed-length chat data with activation checkpointing the retained memory grew without bound.
 #include <dlfcn.h>
 
 #include <cstddef>
 #include <string>
 
 #include "cli/commands.h"
-
-#ifdef LLMFT_JEMALLOC
-// Read by jemalloc at its first allocation (before main); MALLOC_CONF in the environment still
-// overrides it. Never returning freed pages to the kernel: every step reuses them, and purging them
-// costs page faults on the next step (10% of the throughput with the default 10 s decay).
-extern "C" {
-const char* malloc_conf = "dirty_decay_ms:-1,muzzy_decay_ms:-1";
-}
-#endif
 
 namespace llmft::cli {
 
