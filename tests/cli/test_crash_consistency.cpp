@@ -23,6 +23,7 @@
 
 #include "io/safetensors.h"
 #include "tests/support/catch.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/run_cli.h"
 #include "tests/support/temp_dir.h"
 #include "train/checkpoint_store.h"
@@ -34,7 +35,7 @@ using llmft::test::TempDir;
 
 namespace {
 
-const fs::path kFixture = fs::path(LLMFT_FIXTURE_DIR) / "tiny_chat";
+const fs::path kFixture = llmft::test::fixture("tiny_chat");
 constexpr int64_t kSteps = 12;
 
 // Short steps, a checkpoint after every one, pruning, dropout (the RNG state must survive too) and
@@ -62,10 +63,6 @@ std::vector<std::string> step_rows(const fs::path& metrics) {
     rows.push_back(nlohmann::json{j["step"], j["loss"], j["lr"], j["grad_norm"]}.dump());
   }
   return rows;
-}
-
-std::string describe(const llmft::test::CliResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstderr:\n" + r.err;
 }
 
 // Every checkpoint the store calls complete loads (its JSON parses, every tensor reads) and is the

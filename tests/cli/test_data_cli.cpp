@@ -16,6 +16,7 @@
 #include "recipes/recipe_config.h"
 #include "recipes/train_setup.h"
 #include "tests/support/catch.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/run_cli.h"
 #include "tests/support/temp_dir.h"
 
@@ -27,7 +28,7 @@ using nlohmann::json;
 
 namespace {
 
-const fs::path kFixture = fs::path(LLMFT_FIXTURE_DIR) / "tiny_chat";
+const fs::path kFixture = llmft::test::fixture("tiny_chat");
 
 // The fixture's chat data; the token cache is off so that tests never write outside their folder.
 // `data_extra` lines go at the end of the data section.
@@ -47,10 +48,6 @@ int64_t non_blank_lines(const fs::path& path) {
   int64_t n = 0;
   for (std::string line; std::getline(in, line);) n += line.find_first_not_of(" \t\r") != std::string::npos;
   return n;
-}
-
-std::string describe(const llmft::test::CliResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
 }
 
 // The report's numbers against the dataset load_dataset gives for the same recipe.

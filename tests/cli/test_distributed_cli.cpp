@@ -14,6 +14,7 @@
 #include "dist/communicator.h"
 #include "io/safetensors.h"
 #include "tests/support/catch.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/run_cli.h"
 #include "tests/support/temp_dir.h"
 #include "train/checkpoint_store.h"
@@ -21,12 +22,13 @@
 
 namespace fs = std::filesystem;
 using llmft::test::Contains;
+using llmft::test::eval_losses;
 using llmft::test::run_llmft;
 using llmft::test::TempDir;
 
 namespace {
 
-const fs::path kFixture = fs::path(LLMFT_FIXTURE_DIR) / "tiny_chat";
+const fs::path kFixture = llmft::test::fixture("tiny_chat");
 
 // 6 steps of (batch_size x 2 accumulation) examples on the tiny chat fixture, LoRA on every linear
 // layer, with a held-out evaluation every 3 steps.
@@ -59,13 +61,6 @@ std::map<int64_t, Row> step_rows(const fs::path& metrics) {
   return rows;
 }
 
-std::vector<double> eval_losses(const fs::path& metrics) {
-  std::vector<double> out;
-  for (const auto& j : llmft::train::read_metrics(metrics))
-    if (j.contains("eval_loss")) out.push_back(j["eval_loss"].get<double>());
-  return out;
-}
-
 std::map<std::string, at::Tensor> adapter(const fs::path& run) {
   std::map<std::string, at::Tensor> out;
   const auto file = llmft::io::SafetensorsFile::open(run / "adapter_model.safetensors");
@@ -80,10 +75,6 @@ bool gloo_missing() {
   if (llmft::dist::Communicator::available()) return false;
   WARN("built without Gloo: multi-process training not tested");
   return true;
-}
-
-std::string describe(const llmft::test::CliResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstderr:\n" + r.err + "\nstdout:\n" + r.out;
 }
 
 }  // namespace

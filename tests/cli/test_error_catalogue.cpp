@@ -22,6 +22,7 @@
 #include "model/tensor_table.h"
 #include "tests/support/byte_builder.h"
 #include "tests/support/catch.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/run_cli.h"
 
 namespace fs = std::filesystem;
@@ -36,10 +37,6 @@ namespace {
 const fs::path kFixtures = fs::path(LLMFT_FIXTURE_DIR);
 const fs::path kTinyChat = kFixtures / "tiny_chat";
 constexpr const char* kErrorPrefix = "llmft: error: ";
-
-std::string describe(const CliResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
-}
 
 void write_text(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());

@@ -19,6 +19,7 @@
 #include "io/model_locator.h"
 #include "io/safetensors.h"
 #include "tests/support/catch.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/run_cli.h"
 #include "tests/support/temp_dir.h"
 
@@ -30,17 +31,13 @@ using nlohmann::json;
 
 namespace {
 
-const fs::path kFixture = fs::path(LLMFT_FIXTURE_DIR) / "tiny_chat";
+const fs::path kFixture = llmft::test::fixture("tiny_chat");
 const std::string kPython = LLMFT_SOURCE_DIR "/.venv/bin/python";
 const std::string kReference = LLMFT_SOURCE_DIR "/scripts/reference/eval_reference.py";
 const std::string kMakeTask = LLMFT_SOURCE_DIR "/scripts/data/make_quickstart_mc_task.py";
 
 // fp32 on both sides: only summation order differs.
 constexpr double kLossRelTolerance = 1e-5;
-
-std::string describe(const llmft::test::CliResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
-}
 
 void run_or_fail(const std::string& command) {
   INFO(command);

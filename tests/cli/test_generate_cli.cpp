@@ -10,6 +10,7 @@
 
 #include "eval/generate_command.h"
 #include "tests/support/catch.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/run_cli.h"
 #include "tests/support/temp_dir.h"
 
@@ -20,7 +21,7 @@ using llmft::test::TempDir;
 
 namespace {
 
-const fs::path kFixture = fs::path(LLMFT_FIXTURE_DIR) / "tiny_chat";
+const fs::path kFixture = llmft::test::fixture("tiny_chat");
 
 std::vector<std::string> base_args(const std::vector<std::string>& extra) {
   std::vector<std::string> args{"generate", "--model", kFixture.string(), "--device", "cpu", "--max-new-tokens", "12"};

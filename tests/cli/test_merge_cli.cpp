@@ -18,6 +18,7 @@
 #include "lora/peft_adapter.h"
 #include "model/load.h"
 #include "tests/support/catch.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/run_cli.h"
 #include "tests/support/temp_dir.h"
 
@@ -30,10 +31,6 @@ using llmft::test::TempDir;
 namespace {
 
 const fs::path kFixtures = fs::path(LLMFT_FIXTURE_DIR);
-
-std::string describe(const CliResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
-}
 
 // A LoRA adapter for the model at `base` (any path load_pretrained takes) with non-zero B, and
 // perturbed copies of the modules_to_save, so that merging changes the logits.

@@ -16,6 +16,7 @@
 #include "model/load.h"
 #include "recipes/recipe_config.h"
 #include "tests/support/catch.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/run_cli.h"
 #include "tests/support/temp_dir.h"
 #include "train/checkpoint_store.h"
@@ -23,12 +24,13 @@
 
 namespace fs = std::filesystem;
 using llmft::test::Contains;
+using llmft::test::eval_losses;
 using llmft::test::run_llmft;
 using llmft::test::TempDir;
 
 namespace {
 
-const fs::path kFixture = fs::path(LLMFT_FIXTURE_DIR) / "tiny_chat";
+const fs::path kFixture = llmft::test::fixture("tiny_chat");
 
 // A recipe for the tiny fixture: 8 steps of batch 4, LoRA r4 with dropout (exercises RNG replay),
 // checkpoints every 3 steps. `extra` lines are appended (later keys of a section must not repeat).
@@ -67,18 +69,6 @@ std::vector<StepRow> step_rows(const fs::path& metrics) {
                     j["grad_norm"].get<double>()});
   }
   return rows;
-}
-
-std::vector<double> eval_losses(const fs::path& metrics) {
-  std::vector<double> out;
-  for (const auto& j : llmft::train::read_metrics(metrics)) {
-    if (j.contains("eval_loss")) out.push_back(j["eval_loss"].get<double>());
-  }
-  return out;
-}
-
-std::string describe(const llmft::test::CliResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
 }
 
 }  // namespace

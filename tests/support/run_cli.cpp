@@ -28,6 +28,10 @@ namespace {
 }();
 }  // namespace
 
+std::string describe(const CliResult& result) {
+  return "exit " + std::to_string(result.exit_code) + "\nstdout:\n" + result.out + "\nstderr:\n" + result.err;
+}
+
 std::vector<std::string> CliResult::err_lines() const {
   std::vector<std::string> lines;
   std::istringstream in(err);

@@ -31,6 +31,9 @@ struct RunOptions {
 
 CliResult run_llmft(const std::vector<std::string>& args, const RunOptions& options = {});
 
+// Exit code, stdout and stderr in one block, for INFO() when a check on the run fails.
+std::string describe(const CliResult& result);
+
 // Starts llmft, waits until `wait_for` appears in its stderr, sends `signal` to it, and waits for it
 // to exit (as a user pressing Ctrl-C would). Fails with exit_code -1 if `wait_for` never appears
 // within timeout_seconds (the process is then killed).
