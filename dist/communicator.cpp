@@ -93,18 +93,62 @@ class GlooCommunicator final : public Communicator {
 
   void barrier() override { run(backend_->barrier(), "barrier"); }
 
+  std::unique_ptr<PendingCollective> start_all_reduce_sum(const at::Tensor& flat) override {
+    std::vector<at::Tensor> tensors{checked_flat(flat)};
+    auto work = backend_->allreduce(tensors);
+    return std::make_unique<GlooPending>(world_.rank, std::move(work), std::move(tensors), "all-reduce");
+  }
+
+  std::unique_ptr<PendingCollective> start_reduce_sum(const at::Tensor& flat, int root) override {
+    std::vector<at::Tensor> tensors{checked_flat(flat)};
+    c10d::ReduceOptions options;
+    options.rootRank = root;
+    auto work = backend_->reduce(tensors, options);
+    return std::make_unique<GlooPending>(world_.rank, std::move(work), std::move(tensors), "reduce");
+  }
+
  private:
+  static const at::Tensor& checked_flat(const at::Tensor& flat) {
+    if (!flat.device().is_cpu() || !flat.is_contiguous() || flat.dim() != 1)
+      throw Error("internal: a background collective needs a flat, contiguous CPU tensor");
+    return flat;
+  }
+
+  // Holds the tensors until the collective is done (Gloo reads and writes them from its threads).
+  class GlooPending final : public PendingCollective {
+   public:
+    GlooPending(int rank, c10::intrusive_ptr<c10d::Work> work, std::vector<at::Tensor> tensors, const char* what)
+        : rank_(rank), work_(std::move(work)), tensors_(std::move(tensors)), what_(what) {}
+    ~GlooPending() override {
+      // Never let Gloo write into freed memory: an abandoned collective (an exception elsewhere) is
+      // waited for, its outcome ignored.
+      if (!done_) try { work_->wait(); } catch (...) {}
+    }
+    void wait() override {
+      done_ = true;
+      wait_for(rank_, work_, what_);
+    }
+
+   private:
+    int rank_;
+    c10::intrusive_ptr<c10d::Work> work_;
+    std::vector<at::Tensor> tensors_;
+    const char* what_;
+    bool done_ = false;
+  };
+
   // Waits for a collective; a peer that died or a timeout becomes one line naming this rank.
-  void run(const c10::intrusive_ptr<c10d::Work>& work, const char* what) {
+  static void wait_for(int rank, const c10::intrusive_ptr<c10d::Work>& work, const char* what) {
     try {
       work->wait();
     } catch (const c10::Error& e) {
-      throw Error("rank " + std::to_string(world_.rank) + ": " + what + " failed (another rank stopped or timed out): " +
+      throw Error("rank " + std::to_string(rank) + ": " + what + " failed (another rank stopped or timed out): " +
                   first_line(e.what_without_backtrace()));
     } catch (const std::exception& e) {
-      throw Error("rank " + std::to_string(world_.rank) + ": " + what + " failed: " + first_line(e.what()));
+      throw Error("rank " + std::to_string(rank) + ": " + what + " failed: " + first_line(e.what()));
     }
   }
+  void run(const c10::intrusive_ptr<c10d::Work>& work, const char* what) { wait_for(world_.rank, work, what); }
 
   WorldInfo world_;
   c10::intrusive_ptr<c10d::Backend> backend_;

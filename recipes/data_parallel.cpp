@@ -10,15 +10,40 @@ void broadcast_trainable(dist::Communicator& comm, const std::vector<train::Opti
   for (const train::OptimizedParam& p : trainable) comm.broadcast(p.param, /*root=*/0);
 }
 
-void all_reduce_gradients(dist::Communicator& comm, const std::vector<train::OptimizedParam>& trainable) {
-  std::vector<at::Tensor> grads;
-  grads.reserve(trainable.size());
-  for (const train::OptimizedParam& p : trainable) {
-    at::Tensor param = p.param;
-    if (!param.grad().defined()) param.mutable_grad() = at::zeros_like(param);
-    grads.push_back(param.grad());
+dist::BucketPlan plan_gradient_buckets(const std::vector<train::OptimizedParam>& trainable, int world_size,
+                                       int zero_stage) {
+  std::vector<dist::ParamShape> shapes;
+  shapes.reserve(trainable.size());
+  for (const train::OptimizedParam& p : trainable) shapes.push_back({p.param.numel(), p.param.scalar_type()});
+  const int64_t bucket_bytes = zero_stage > 0 ? dist::sharding_bucket_bytes(shapes, world_size) : int64_t{25} << 20;
+  return dist::plan_buckets(shapes, bucket_bytes, world_size);
+}
+
+std::vector<train::OptimizedParam> owned_trainable(const std::vector<train::OptimizedParam>& trainable,
+                                                   const dist::BucketPlan& plan, int rank, int zero_stage) {
+  if (zero_stage == 0) return trainable;
+  std::vector<train::OptimizedParam> owned;
+  for (std::size_t i = 0; i < trainable.size(); ++i)
+    if (plan.owns(i, rank)) owned.push_back(trainable[i]);
+  return owned;
+}
+
+void share_updated_params(dist::Communicator& comm, const std::vector<train::OptimizedParam>& trainable,
+                          const dist::BucketPlan& plan) {
+  at::NoGradGuard no_grad;
+  for (const dist::GradBucket& bucket : plan.buckets) {
+    // One flat message per bucket; the owner's values fill it, the others' are overwritten.
+    std::vector<at::Tensor> parts;
+    parts.reserve(bucket.params.size());
+    for (std::size_t i : bucket.params) parts.push_back(trainable[i].param.detach().reshape({-1}).to(at::kCPU));
+    at::Tensor flat = at::cat(parts);
+    comm.broadcast(flat, bucket.owner);
+    if (bucket.owner == comm.world().rank) continue;
+    for (std::size_t slot = 0; slot < bucket.params.size(); ++slot) {
+      at::Tensor param = trainable[bucket.params[slot]].param;
+      param.copy_(flat.narrow(0, bucket.offsets[slot], param.numel()).view(param.sizes()));
+    }
   }
-  comm.all_reduce_sum(grads);
 }
 
 train::WindowResult sum_window(dist::Communicator& comm, const train::WindowResult& local) {

@@ -1,12 +1,20 @@
 #pragma once
 // The pieces of data-parallel training that sit around one process's step: every rank starts from
-// rank 0's trainable weights, gradients are summed across ranks after backward (each rank already
-// divided by the global supervised-token count, see train::forward_backward), and the window's loss
-// and token counts are summed for the log. With identical gradients and identical optimizer state,
-// every rank's AdamW step keeps the weights identical without further messages.
+// rank 0's trainable weights, gradients are summed across ranks during backward (GradientSync; each
+// rank already divided by the global supervised-token count, see train::forward_backward), and the
+// window's loss and token counts are summed for the log.
+//
+// train.zero_stage chooses where the optimizer works:
+//   0  every rank keeps the whole AdamW state and takes the same step; the weights stay identical
+//      without further messages.
+//   1  each rank keeps the AdamW state of the buckets it owns (dist::BucketPlan) and updates only
+//      those parameters; the owners then broadcast the updated values (ZeRO stage 1).
+//   2  as 1, and each rank also holds only its own buckets' gradients (ZeRO stage 2).
+// The update of every parameter is computed from the same numbers in every stage.
 #include <vector>
 
 #include "dist/communicator.h"
+#include "dist/grad_buckets.h"
 #include "io/safetensors.h"
 #include "train/accumulate.h"
 #include "train/adamw.h"
@@ -16,9 +24,19 @@ namespace llmft::recipes {
 // Rank 0's values of every trainable parameter, on every rank (as DDP does at construction).
 void broadcast_trainable(dist::Communicator& comm, const std::vector<train::OptimizedParam>& trainable);
 
-// Sums .grad() of every trainable parameter across ranks, in place. A rank whose share of the window
-// had no target has no gradients: zeros take their place, so every rank sends the same tensors.
-void all_reduce_gradients(dist::Communicator& comm, const std::vector<train::OptimizedParam>& trainable);
+// The buckets gradients travel in, and (zero_stage > 0) who owns each: DDP's 25 MiB buckets without
+// sharding, smaller ones with it so that every rank owns a fair share (dist::sharding_bucket_bytes).
+dist::BucketPlan plan_gradient_buckets(const std::vector<train::OptimizedParam>& trainable, int world_size,
+                                       int zero_stage);
+
+// The parameters this rank's optimizer updates: all of them at stage 0, its own buckets' otherwise.
+std::vector<train::OptimizedParam> owned_trainable(const std::vector<train::OptimizedParam>& trainable,
+                                                   const dist::BucketPlan& plan, int rank, int zero_stage);
+
+// After the owners' optimizer steps (zero_stage > 0): every bucket's updated values go from its owner
+// to every other rank, so all ranks hold identical weights again.
+void share_updated_params(dist::Communicator& comm, const std::vector<train::OptimizedParam>& trainable,
+                          const dist::BucketPlan& plan);
 
 // This rank's WindowResult -> the whole window's: loss and tokens summed (supervised_tokens is
 // already global).

@@ -111,6 +111,10 @@ struct TrainSection {
   // Multi-process runs: how long the rendezvous and any one collective may wait for the other
   // ranks before the run stops with an error (torch.distributed's default, 30 minutes).
   int64_t dist_timeout_seconds = 1800;
+  // Multi-process runs: 0 every rank keeps the whole optimizer state; 1 each rank keeps a 1/N share
+  // of it (ZeRO stage 1); 2 also a 1/N share of the gradients (ZeRO stage 2). A single process
+  // ignores it. See docs/distributed.md.
+  int64_t zero_stage = 0;
   bool activation_checkpointing = true;
   // method: full with bf16/fp16 weights: keep fp32 master copies in the optimizer (no lost updates).
   bool fp32_master_weights = true;

@@ -289,6 +289,8 @@ class Resolver {
     require(t.max_nonfinite_steps >= 0, "train.max_nonfinite_steps", ">= 0 (0: stop at the first)",
             t.max_nonfinite_steps);
     require(t.dist_timeout_seconds > 0, "train.dist_timeout_seconds", "> 0", t.dist_timeout_seconds);
+    require(t.zero_stage >= 0 && t.zero_stage <= 2, "train.zero_stage",
+            "0, 1 or 2 (0: no sharding, 1: optimizer state, 2: optimizer state and gradients)", t.zero_stage);
     require(t.seed >= 0, "train.seed", ">= 0", t.seed);
 
     if (r.output.dir.empty()) throw Error(where("output.dir") + ": output.dir must not be empty");

@@ -420,6 +420,7 @@ std::vector<Field> build_fields() {
       LLMFT_FIELD(train, max_grad_norm),
       LLMFT_FIELD(train, max_nonfinite_steps),
       LLMFT_FIELD(train, dist_timeout_seconds),
+      LLMFT_FIELD(train, zero_stage),
       LLMFT_FIELD(train, activation_checkpointing),
       LLMFT_FIELD(train, fp32_master_weights),
       LLMFT_FIELD(train, seed),

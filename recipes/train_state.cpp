@@ -52,10 +52,14 @@ namespace {
 std::string rng_file(int rank) {
   return rank == 0 ? kRngFile : "rng_state.rank" + std::to_string(rank) + ".safetensors";
 }
+std::string optimizer_file(std::optional<int> shard) {
+  return shard ? "optimizer.rank" + std::to_string(*shard) + ".safetensors" : kOptimizerFile;
+}
 }  // namespace
 
 void write_checkpoint_files(const fs::path& dir, TrainingSetup& setup, const train::AdamW& optimizer,
-                            const TrainerState& state, const std::vector<std::vector<io::NamedTensor>>& rank_rng) {
+                            const TrainerState& state, const std::vector<std::vector<io::NamedTensor>>& rank_rng,
+                            std::optional<int> optimizer_shard) {
   if (setup.lora) {
     lora::save_peft_adapter(dir, *setup.model, *setup.lora, setup.recipe.model.path);
   } else {
@@ -64,7 +68,7 @@ void write_checkpoint_files(const fs::path& dir, TrainingSetup& setup, const tra
     io::write_safetensors(dir / kModelFile, weights, {{"format", "pt"}});
     io::write_file_atomically(dir / "config.json", model::to_hf_config_json(setup.config).dump(2) + "\n");
   }
-  io::write_safetensors(dir / kOptimizerFile, optimizer.state_tensors());
+  write_optimizer_state(dir, optimizer, optimizer_shard);
   if (rank_rng.empty()) {
     io::write_safetensors(dir / kRngFile, train::capture_rng_state(setup.device));
   } else {
@@ -84,7 +88,12 @@ void write_checkpoint_files(const fs::path& dir, TrainingSetup& setup, const tra
   io::write_file_atomically(dir / kStateFile, j.dump(2) + "\n");
 }
 
-TrainerState read_checkpoint_files(const fs::path& dir, TrainingSetup& setup, train::AdamW& optimizer) {
+void write_optimizer_state(const fs::path& dir, const train::AdamW& optimizer, std::optional<int> optimizer_shard) {
+  io::write_safetensors(dir / optimizer_file(optimizer_shard), optimizer.state_tensors());
+}
+
+TrainerState read_checkpoint_files(const fs::path& dir, TrainingSetup& setup, train::AdamW& optimizer,
+                                   int world_size, std::optional<int> optimizer_shard) {
   const fs::path state_path = dir / kStateFile;
   nlohmann::json j = read_json(state_path);
   TrainerState state;
@@ -103,6 +112,12 @@ TrainerState read_checkpoint_files(const fs::path& dir, TrainingSetup& setup, tr
     throw Error(state_path.string() + ": " + err.what());
   }
   if (state.micro_step != 0) throw Error(state_path.string() + ": checkpoint taken inside an accumulation window");
+  if (state.world_size != world_size) {
+    throw Error("--resume: " + dir.string() + " was written by a run of " + std::to_string(state.world_size) +
+                " process(es) and this run has " + std::to_string(world_size) +
+                "; resume with the same number (--nproc " + std::to_string(state.world_size) +
+                "): the data order and each rank's share depend on it");
+  }
 
   if (setup.lora) {
     lora::load_peft_adapter(dir, *setup.model);
@@ -118,7 +133,16 @@ TrainerState read_checkpoint_files(const fs::path& dir, TrainingSetup& setup, tr
       item.value().copy_(it->second);
     }
   }
-  optimizer.load_state(read_all(dir / kOptimizerFile), (dir / kOptimizerFile).string());
+  const fs::path optimizer_path = dir / optimizer_file(optimizer_shard);
+  if (!fs::exists(optimizer_path)) {
+    // Sharded and unsharded optimizer state are not interchangeable: say which one the checkpoint has.
+    const bool has_whole = fs::exists(dir / kOptimizerFile);
+    throw Error(optimizer_path.string() + ": missing from the checkpoint; " +
+                (has_whole ? "it holds the whole optimizer state (optimizer.safetensors, train.zero_stage: 0)"
+                           : "it holds sharded optimizer state (optimizer.rank<R>.safetensors, train.zero_stage 1 or 2)") +
+                ": resume with the train.zero_stage it was written with");
+  }
+  optimizer.load_state(read_all(optimizer_path), optimizer_path.string());
   return state;
 }
 

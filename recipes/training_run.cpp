@@ -13,6 +13,7 @@
 #include "data/loader.h"
 #include "dist/communicator.h"
 #include "recipes/data_parallel.h"
+#include "recipes/gradient_sync.h"
 #include "io/atomic_file.h"
 #include "io/error.h"
 #include "lora/peft_adapter.h"
@@ -103,12 +104,21 @@ class Trainer {
         comm_(std::move(comm)),
         world_(comm_ ? comm_->world() : dist::WorldInfo{}),
         run_dir_(setup.recipe.output.dir),
-        optimizer_(setup.trainable, adamw_options(setup)),
+        zero_stage_(comm_ ? int(setup.recipe.train.zero_stage) : 0),
+        bucket_plan_(plan_gradient_buckets(setup.trainable, world_.world_size, zero_stage_)),
+        optimizer_(owned_trainable(setup.trainable, bucket_plan_, world_.rank, zero_stage_), adamw_options(setup)),
         loader_(setup.train_data.samples, setup.recipe.train.batch_size * world_.world_size,
                 uint64_t(setup.recipe.train.seed), setup.pad_id, /*shuffle=*/true, setup.recipe.data.group_by_length,
                 pad_width(setup.recipe.data)),
         progress_(progress_stream(world_), world_.is_main() && isatty(STDERR_FILENO) != 0,
                   setup.recipe.output.log_every_steps, 0) {
+    if (comm_) {
+      std::vector<at::Tensor> params;
+      for (const auto& p : s_.trainable) params.push_back(p.param);
+      gradient_sync_ = std::make_unique<GradientSync>(
+          *comm_, std::move(params), bucket_plan_,
+          zero_stage_ == 2 ? GradientSync::Mode::reduce_to_owner : GradientSync::Mode::all_reduce);
+    }
     if (s_.eval_data) {
       eval_batches_ = data::sequential_batches(s_.eval_data->samples, s_.recipe.train.batch_size, s_.pad_id,
                                                s_.recipe.eval.max_batches, pad_width(s_.recipe.data));
@@ -121,13 +131,7 @@ class Trainer {
     std::optional<int64_t> resumed_step;
     if (command_.resume) {
       fs::path checkpoint = choose_checkpoint(command_, run_dir_);
-      state_ = read_checkpoint_files(checkpoint, s_, optimizer_);
-      if (state_.world_size != world_.world_size) {
-        throw Error("--resume: " + checkpoint.string() + " was written by a run of " + std::to_string(state_.world_size) +
-                    " process(es) and this run has " + std::to_string(world_.world_size) +
-                    "; resume with the same number (--nproc " + std::to_string(state_.world_size) +
-                    "): the data order and each rank's share depend on it");
-      }
+      state_ = read_checkpoint_files(checkpoint, s_, optimizer_, world_.world_size, optimizer_shard());
       auto differences = incompatible_recipe_keys(state_.recipe, recipe_to_json(s_.recipe));
       if (!differences.empty()) {
         std::string list;
@@ -210,6 +214,31 @@ class Trainer {
     return o;
   }
 
+  // Global-norm clipping; returns the norm before clipping. At ZeRO stage 2 each rank holds only its
+  // own buckets' gradients, and the per-gradient norms are gathered to form the same total.
+  double clip_gradients() {
+    std::vector<at::Tensor> params;
+    for (const auto& p : s_.trainable) params.push_back(p.param);
+    if (zero_stage_ < 2) return train::clip_grad_norm(params, s_.recipe.train.max_grad_norm);
+    std::vector<bool> owned(params.size());
+    for (std::size_t i = 0; i < params.size(); ++i) owned[i] = bucket_plan_.owns(i, world_.rank);
+    return train::clip_sharded_grad_norm(
+        params, owned, [this](at::Tensor& norms) { comm_->all_reduce_sum({norms}); }, s_.recipe.train.max_grad_norm);
+  }
+
+  // Every trainable parameter's gradient, not only the ones this rank's optimizer updates.
+  void clear_gradients() {
+    for (const auto& p : s_.trainable) {
+      at::Tensor param = p.param;
+      param.mutable_grad() = at::Tensor();
+    }
+  }
+
+  // Which optimizer-state file of a checkpoint is this rank's (none: the one unsharded file).
+  std::optional<int> optimizer_shard() const {
+    return zero_stage_ > 0 ? std::optional<int>(world_.rank) : std::nullopt;
+  }
+
   void train_one_step(double elapsed) {
     const auto start = Clock::now();
     std::vector<data::Batch> window;
@@ -217,17 +246,16 @@ class Trainer {
     for (int64_t i = 0; i < s_.recipe.train.grad_accum_steps; ++i)
       window.push_back(loader_.next_shard(world_.rank, world_.world_size));
     train::WindowResult result;
+    double grad_norm = 0;
     if (comm_) {
-      result = train::forward_backward(*s_.model, window, s_.device,
-                                       [this](int64_t local) { return comm_->sum(local); });
-      all_reduce_gradients(*comm_, s_.trainable);
+      result = train::forward_backward(*s_.model, window, s_.device, gradient_sync_->hooks());
+      gradient_sync_->finish_window();
       result = sum_window(*comm_, result);
+      grad_norm = clip_gradients();
     } else {
       result = train::forward_backward(*s_.model, window, s_.device);
+      grad_norm = clip_gradients();
     }
-    std::vector<at::Tensor> params;
-    for (const auto& p : s_.trainable) params.push_back(p.param);
-    double grad_norm = train::clip_grad_norm(params, s_.recipe.train.max_grad_norm);
     const int64_t step_number = state_.step + 1;
     if (poisoned_steps_.count(step_number) != 0) result.loss = NAN;
     if (!std::isfinite(result.loss) || !std::isfinite(grad_norm)) {
@@ -237,7 +265,9 @@ class Trainer {
     double lr = train::scheduled_lr(to_schedule(s_.recipe.train.lr_scheduler), s_.recipe.train.lr, state_.step,
                                     s_.plan.warmup_steps, s_.plan.total_steps);
     optimizer_.step(lr);
-    optimizer_.zero_grad();
+    clear_gradients();
+    // Sharded optimizer: each rank updated its own buckets; the owners hand out the new values.
+    if (zero_stage_ > 0) share_updated_params(*comm_, s_.trainable, bucket_plan_);
     state_.step = step_number;
     state_.cursor = loader_.cursor();
     state_.tokens_seen += result.tokens;
@@ -267,7 +297,7 @@ class Trainer {
   // is fixed (or the limit raised).
   void skip_nonfinite_step(int64_t step_number, const train::WindowResult& result, double grad_norm,
                            double elapsed) {
-    optimizer_.zero_grad();
+    clear_gradients();
     const std::string what = std::string(std::isfinite(result.loss) ? "gradient norm" : "loss") +
                              " is not finite (loss " + fixed(result.loss, 4) + ", grad norm " + fixed(grad_norm, 4) + ")";
     const int64_t limit = s_.recipe.train.max_nonfinite_steps;
@@ -318,15 +348,27 @@ class Trainer {
 
   // Rank 0 writes (every rank holds the same weights, optimizer state and data cursor); the others
   // wait for it, so no rank runs ahead of a checkpoint that may still fail.
+  // Rank 0 writes (every rank holds the same weights and data cursor); the others wait for it, so
+  // no rank runs ahead of a checkpoint that may still fail. With sharded optimizer state every rank
+  // writes its own share into the partial directory between two barriers, before rank 0 seals it.
   fs::path save_checkpoint() {
     fs::path dir = run_dir_ / ("checkpoint-" + std::to_string(state_.step));
     const auto rank_rng = comm_ ? gather_rng_states(*comm_, s_.device) : std::vector<std::vector<io::NamedTensor>>{};
+    const std::optional<int> shard = optimizer_shard();
     if (world_.is_main()) {
       dir = train::write_checkpoint(run_dir_, state_.step, [&](const fs::path& partial) {
-        write_checkpoint_files(partial, s_, optimizer_, state_, rank_rng);
+        write_checkpoint_files(partial, s_, optimizer_, state_, rank_rng, shard);
+        if (shard) {
+          comm_->barrier();  // the partial directory exists
+          comm_->barrier();  // every rank's optimizer share is in it
+        }
       });
       train::prune_checkpoints(run_dir_, s_.recipe.output.keep_last_n);
       progress_.message("saved " + dir.string());
+    } else if (shard) {
+      comm_->barrier();
+      write_optimizer_state(train::partial_checkpoint_dir(run_dir_, state_.step), optimizer_, shard);
+      comm_->barrier();
     }
     if (comm_) comm_->barrier();
     return dir;
@@ -362,7 +404,10 @@ class Trainer {
   std::unique_ptr<dist::Communicator> comm_;
   dist::WorldInfo world_;
   fs::path run_dir_;
-  train::AdamW optimizer_;
+  int zero_stage_;                 // 0 without data parallelism
+  dist::BucketPlan bucket_plan_;   // how gradients travel and who owns what (data parallelism)
+  train::AdamW optimizer_;         // this rank's share of the parameters at zero_stage > 0
+  std::unique_ptr<GradientSync> gradient_sync_;
   data::BatchLoader loader_;
   train::ProgressReporter progress_;
   std::vector<data::Batch> eval_batches_;

@@ -43,39 +43,49 @@ int64_t real_tokens(const data::Batch& b) {
   return b.attention_mask.defined() ? b.attention_mask.sum().item<int64_t>() : b.input_ids.numel();
 }
 
+// One micro-batch's forward and backward; returns its summed token CE.
+double backward_micro_batch(model::LlamaForCausalLMImpl& model, const data::Batch& batch, c10::Device device,
+                            int64_t window_supervised_tokens) {
+  const at::Tensor targets = shifted_targets(batch.labels.to(device, at::kLong));  // [B*T]
+  // Sum of token CE in fp32, divided by the whole window's count (HF's num_items_in_batch), so
+  // each micro-batch's gradient is already its share of the window mean.
+  at::Tensor sum;  // [] fp32
+  if (model.output_head_is_plain()) {
+    // Fused projection + loss: no [B*T, V] logits, and no projection for unsupervised tokens.
+    const at::Tensor hidden = model.hidden_states(forward_args(batch, device));  // [B, T, C]
+    sum = model::linear_cross_entropy_sum(hidden.reshape({-1, hidden.size(-1)}), model.output_weight(), targets,
+                                          kIgnore, model::default_cross_entropy_chunk_bytes(device));
+  } else {  // an adapter on lm_head: its forward owns the projection
+    const at::Tensor logits = model.forward(forward_args(batch, device)).logits;  // [B, T, V]
+    sum = at::cross_entropy_loss(logits.to(at::kFloat).reshape({-1, logits.size(-1)}), targets, {},
+                                 at::Reduction::Sum, kIgnore);
+  }
+  (sum / window_supervised_tokens).backward();
+  return sum.item<double>();
+}
+
 }  // namespace
 
 WindowResult forward_backward(model::LlamaForCausalLMImpl& model, const std::vector<data::Batch>& window,
-                              c10::Device device, const WindowTotal& window_total) {
+                              c10::Device device, const DataParallelHooks& dp) {
   WindowResult result;
   for (size_t i = 0; i < window.size(); ++i) {
     check_batch(window[i], i);
     result.supervised_tokens += count_supervised(window[i]);
     result.tokens += real_tokens(window[i]);
   }
-  if (window_total) result.supervised_tokens = window_total(result.supervised_tokens);
+  if (dp.window_total) result.supervised_tokens = dp.window_total(result.supervised_tokens);
   if (result.supervised_tokens == 0) return result;
 
   model.train();
   double loss_sum = 0;
-  for (const auto& batch : window) {
-    if (count_supervised(batch) == 0) continue;  // no target: its gradient is exactly zero
-    const at::Tensor targets = shifted_targets(batch.labels.to(device, at::kLong));  // [B*T]
-    // Sum of token CE in fp32, divided by the whole window's count (HF's num_items_in_batch), so
-    // each micro-batch's gradient is already its share of the window mean.
-    at::Tensor sum;  // [] fp32
-    if (model.output_head_is_plain()) {
-      // Fused projection + loss: no [B*T, V] logits, and no projection for unsupervised tokens.
-      const at::Tensor hidden = model.hidden_states(forward_args(batch, device));  // [B, T, C]
-      sum = model::linear_cross_entropy_sum(hidden.reshape({-1, hidden.size(-1)}), model.output_weight(), targets,
-                                            kIgnore, model::default_cross_entropy_chunk_bytes(device));
-    } else {  // an adapter on lm_head: its forward owns the projection
-      const at::Tensor logits = model.forward(forward_args(batch, device)).logits;  // [B, T, V]
-      sum = at::cross_entropy_loss(logits.to(at::kFloat).reshape({-1, logits.size(-1)}), targets, {},
-                                   at::Reduction::Sum, kIgnore);
-    }
-    (sum / result.supervised_tokens).backward();
-    loss_sum += sum.item<double>();
+  for (size_t i = 0; i < window.size(); ++i) {
+    const data::Batch& batch = window[i];
+    const bool last = i + 1 == window.size();
+    if (dp.before_backward) dp.before_backward(last);
+    // No target: its gradient is exactly zero (nothing to run; the hooks still see the micro-batch).
+    if (count_supervised(batch) != 0) loss_sum += backward_micro_batch(model, batch, device, result.supervised_tokens);
+    if (dp.after_backward) dp.after_backward(last);
   }
   result.loss = loss_sum / static_cast<double>(result.supervised_tokens);
   return result;

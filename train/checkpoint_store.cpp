@@ -69,9 +69,13 @@ std::optional<int64_t> checkpoint_step(const fs::path& dir) {
   return step;
 }
 
+fs::path partial_checkpoint_dir(const fs::path& run_dir, int64_t step) {
+  return run_dir / (kPrefix + std::to_string(step) + kPartialSuffix);
+}
+
 fs::path write_checkpoint(const fs::path& run_dir, int64_t step, const std::function<void(const fs::path&)>& fill) {
   const fs::path final_dir = run_dir / (kPrefix + std::to_string(step));
-  const fs::path partial = run_dir / (kPrefix + std::to_string(step) + kPartialSuffix);
+  const fs::path partial = partial_checkpoint_dir(run_dir, step);
   std::error_code ec;
   fs::remove_all(partial, ec);
   fs::create_directories(partial, ec);

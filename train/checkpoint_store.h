@@ -26,6 +26,10 @@ struct CheckpointRef {
 std::filesystem::path write_checkpoint(const std::filesystem::path& run_dir, int64_t step,
                                        const std::function<void(const std::filesystem::path&)>& fill);
 
+// "<run>/checkpoint-<step>.partial": where write_checkpoint's fill() writes, so that other processes
+// can add their files to it while fill() waits for them.
+std::filesystem::path partial_checkpoint_dir(const std::filesystem::path& run_dir, int64_t step);
+
 // An empty string when `dir` holds a complete checkpoint, else why not ("no COMPLETE marker",
 // "optimizer.safetensors has 12 bytes, expected 4096", ...).
 std::string checkpoint_problem(const std::filesystem::path& dir);

@@ -47,3 +47,32 @@ TEST_CASE("clip_grad_norm with no grads returns 0 and a non-finite grad gives a 
   at::Tensor bad = param_with_grad({1.0f, std::nanf("")});
   CHECK(!std::isfinite(clip_grad_norm({bad}, 1.0)));
 }
+
+TEST_CASE("clip_sharded_grad_norm over gradients split between processes gives clip_grad_norm's bits",
+          "[train][clip]") {
+  // Two simulated ranks: rank 0 holds a and c, rank 1 holds b; the "all-reduce" adds their vectors.
+  torch::manual_seed(3);
+  std::vector<at::Tensor> whole, rank0, rank1;
+  for (int64_t n : {7, 130, 33}) {
+    const at::Tensor grad = torch::randn({n}) * 3;
+    for (auto* list : {&whole, &rank0, &rank1}) {
+      at::Tensor p = torch::zeros({n}).requires_grad_(true);
+      p.mutable_grad() = grad.clone();
+      list->push_back(p);
+    }
+  }
+  const std::vector<bool> owned0{true, false, true}, owned1{false, true, false};
+  rank0[1].mutable_grad() = at::Tensor();  // each rank keeps only its own gradients
+  rank1[0].mutable_grad() = at::Tensor();
+  rank1[2].mutable_grad() = at::Tensor();
+  at::Tensor vector0, vector1;
+  // Each rank's call blocks in the all-reduce until both vectors exist: run rank 1's norms first.
+  llmft::train::clip_sharded_grad_norm(rank1, owned1, [&](at::Tensor& v) { vector1 = v.clone(); }, 0.0);
+  const double sharded = llmft::train::clip_sharded_grad_norm(
+      rank0, owned0, [&](at::Tensor& v) { v.add_(vector1); }, 1.0);
+  const double reference = clip_grad_norm(whole, 1.0);
+  CHECK(sharded == reference);  // bit for bit
+  CHECK(torch::equal(rank0[0].grad(), whole[0].grad()));
+  CHECK(torch::equal(rank0[2].grad(), whole[2].grad()));
+  CHECK_FALSE(rank0[1].grad().defined());
+}
