@@ -49,6 +49,7 @@ void add_train_command(CLI::App& app) {
 #ifdef LLMFT_SOURCE_ROOT
     command->context.source_root = LLMFT_SOURCE_ROOT;
 #endif
+    command->nproc = *nproc;
     if (*nproc > 1 && !command->dry_run && !command->print_config) {
       if (dist::world_from_env().distributed())
         throw Error("--nproc " + std::to_string(*nproc) + " inside a launcher that already set WORLD_SIZE: use one or the other");

@@ -23,7 +23,7 @@ int64_t longest_example(const data::TokenizedDataset& d) {
 
 }  // namespace
 
-train::MemoryEstimate estimate_memory(const TrainingSetup& s) {
+train::MemoryEstimate estimate_memory(const TrainingSetup& s, int ranks) {
   train::MemoryEstimateInput in;
   in.config = s.config;
   in.total_params = s.total_params;
@@ -38,10 +38,12 @@ train::MemoryEstimate estimate_memory(const TrainingSetup& s) {
                         pad_width(s.recipe.data).of(std::max<int64_t>(1, longest_example(s.train_data))));
   in.fused_attention = s.device.is_cuda();
   in.loss_chunk_bytes = model::default_cross_entropy_chunk_bytes(s.device);
+  in.ranks = ranks;
+  in.zero_stage = ranks > 1 ? s.recipe.train.zero_stage : 0;
   return train::estimate_training_memory(in);
 }
 
-void print_dry_run(const TrainingSetup& s, std::ostream& out) {
+void print_dry_run(const TrainingSetup& s, std::ostream& out, int ranks) {
   const Recipe& r = s.recipe;
   out << "model      " << s.model_path.string() << " (" << model::architecture_name(s.config.architecture) << ", "
       << s.config.num_hidden_layers << " layers, hidden " << s.config.hidden_size << ", vocab " << s.config.vocab_size
@@ -57,11 +59,13 @@ void print_dry_run(const TrainingSetup& s, std::ostream& out) {
       << " tokens";
   if (s.eval_data) out << "; " << s.eval_data->samples.size() << " eval examples";
   out << "\nsteps      " << s.plan.total_steps << " optimizer steps (" << s.plan.steps_per_epoch << " per epoch; "
-      << r.train.batch_size << " x " << r.train.grad_accum_steps << " sequences per step), warmup "
-      << s.plan.warmup_steps << "\n";
-  const train::MemoryEstimate e = estimate_memory(s);
+      << (ranks > 1 ? std::to_string(ranks) + " processes x " : std::string()) << r.train.batch_size << " x "
+      << r.train.grad_accum_steps << " sequences per step), warmup " << s.plan.warmup_steps << "\n";
+  const train::MemoryEstimate e = estimate_memory(s, ranks);
   using train::format_memory;
-  out << "memory (estimate, batch " << r.train.batch_size << " at the longest example's length):\n"
+  out << "memory (estimate, batch " << r.train.batch_size << " at the longest example's length";
+  if (ranks > 1) out << ", per process of " << ranks << ", train.zero_stage " << r.train.zero_stage;
+  out << "):\n"
       << "  weights                    " << format_memory(e.weights) << "\n"
       << "  gradients                  " << format_memory(e.gradients) << "\n"
       << "  optimizer state            " << format_memory(e.optimizer) << "\n"

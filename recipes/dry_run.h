@@ -8,7 +8,8 @@
 
 namespace llmft::recipes {
 
-train::MemoryEstimate estimate_memory(const TrainingSetup& setup);
-void print_dry_run(const TrainingSetup& setup, std::ostream& out);
+// `ranks`: processes of a data-parallel run (--nproc or WORLD_SIZE); memory is then per process.
+train::MemoryEstimate estimate_memory(const TrainingSetup& setup, int ranks = 1);
+void print_dry_run(const TrainingSetup& setup, std::ostream& out, int ranks = 1);
 
 }  // namespace llmft::recipes

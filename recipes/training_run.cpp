@@ -435,14 +435,16 @@ int run_train_command(const TrainCommand& command) {
     if (world.is_main()) std::fprintf(stderr, "%s\n", line.c_str());
   };
   TrainingSetup setup = prepare_training(recipe, /*load_weights=*/!command.dry_run, log);
-  if (world.distributed()) {
-    // Steps count global batches: world_size x batch_size examples per micro-batch.
+  // A dry run of `--nproc N` runs in this one process but plans for N.
+  const int ranks = world.distributed() ? world.world_size : std::max(1, command.nproc);
+  if (ranks > 1) {
+    // Steps count global batches: ranks x batch_size examples per micro-batch.
     TrainSection global = recipe.train;
-    global.batch_size *= world.world_size;
+    global.batch_size *= ranks;
     setup.plan = plan_steps(global, int64_t(setup.train_data.samples.size()));
   }
   if (command.dry_run) {
-    print_dry_run(setup, std::cout);
+    print_dry_run(setup, std::cout, ranks);
     return 0;
   }
   Trainer trainer(command, setup, std::move(comm));

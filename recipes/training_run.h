@@ -17,6 +17,9 @@ struct TrainCommand {
   bool dry_run = false;
   // Set: resume. Empty string: the newest complete checkpoint in output.dir; else that directory.
   std::optional<std::string> resume;
+  // --nproc: how many processes the run has (the launcher starts them; --dry-run sizes the plan
+  // and per-process memory by it).
+  int nproc = 1;
   RunContext context;
 };
 

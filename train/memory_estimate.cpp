@@ -18,6 +18,17 @@ MemoryEstimate estimate_training_memory(const MemoryEstimateInput& in) {
   if (!in.lora) e.weights = uint64_t(in.total_params) * act;
   e.gradients = uint64_t(in.trainable_params) * (in.lora ? in.trainable_bytes : act);
   e.optimizer = uint64_t(in.trainable_params) * (8 + (in.master_weights ? 4 : 0));
+  if (in.ranks > 1) {
+    const uint64_t ranks = uint64_t(in.ranks);
+    const uint64_t all_gradients = e.gradients;
+    if (in.zero_stage >= 1) e.optimizer = (e.optimizer + ranks - 1) / ranks;
+    if (in.zero_stage >= 2) e.gradients = (all_gradients + ranks - 1) / ranks;
+    // Flat copies of up to three buckets (two in flight and one being filled): 25 MiB each without
+    // sharding, a quarter of a rank's share with it.
+    const uint64_t bucket = std::min<uint64_t>(uint64_t(25) << 20,
+                                               in.zero_stage >= 1 ? all_gradients / (4 * ranks) : all_gradients);
+    e.gradients += 3 * bucket;
+  }
 
   // Tensors autograd keeps per token in one decoder layer (activation dtype unless noted):
   //   two norm inputs, normed inputs and fp32 statistics   2C + 2C + 2C*4/act

@@ -23,6 +23,10 @@ struct MemoryEstimateInput {
   // Budget of one chunk of fp32 logits in the fused output projection + loss
   // (model/linear_cross_entropy.h): 64 MiB on the CPU, 1 GiB on a GPU.
   int64_t loss_chunk_bytes = int64_t(64) << 20;
+  // Data parallelism: the estimate is per process. zero_stage 1 divides the optimizer state by
+  // `ranks`, 2 also the gradients; the gradient buckets in flight are added (recipes/gradient_sync.h).
+  int64_t ranks = 1;
+  int64_t zero_stage = 0;
 };
 
 struct MemoryEstimate {
