@@ -56,6 +56,24 @@ train::WindowResult sum_window(dist::Communicator& comm, const train::WindowResu
   return total;
 }
 
+train::EvalResult evaluate_sharded(dist::Communicator& comm, model::LlamaForCausalLMImpl& model,
+                                   const std::vector<data::Batch>& batches, c10::Device device) {
+  const int ranks = comm.world().world_size, rank = comm.world().rank;
+  std::vector<data::Batch> mine;
+  for (std::size_t i = std::size_t(rank); i < batches.size(); i += std::size_t(ranks)) mine.push_back(batches[i]);
+  const train::EvalResult local = train::evaluate(model, mine, device);
+  // One message: [token-loss sum, supervised tokens, correct] in double (counts exact below 2^53).
+  at::Tensor values = at::tensor({local.loss * double(local.supervised_tokens), double(local.supervised_tokens),
+                                  double(local.correct)},
+                                 at::kDouble);
+  comm.all_reduce_sum({values});
+  train::EvalResult total;
+  total.supervised_tokens = int64_t(values[1].item<double>());
+  total.correct = int64_t(values[2].item<double>());
+  if (total.supervised_tokens > 0) total.loss = values[0].item<double>() / double(total.supervised_tokens);
+  return total;
+}
+
 std::vector<std::vector<io::NamedTensor>> gather_rng_states(dist::Communicator& comm, c10::Device device) {
   const int ranks = comm.world().world_size, rank = comm.world().rank;
   const std::vector<io::NamedTensor> own = train::capture_rng_state(device);

@@ -42,6 +42,12 @@ void share_updated_params(dist::Communicator& comm, const std::vector<train::Opt
 // already global).
 train::WindowResult sum_window(dist::Communicator& comm, const train::WindowResult& local);
 
+// Held-out evaluation split across ranks: rank r evaluates batches r, r + N, r + 2N, ... and the
+// token-loss sums, supervised-token and correct counts are summed, so every rank gets the result of
+// evaluating all batches (up to the order the per-batch sums are added in, in double).
+train::EvalResult evaluate_sharded(dist::Communicator& comm, model::LlamaForCausalLMImpl& model,
+                                   const std::vector<data::Batch>& batches, c10::Device device);
+
 // Every rank's generator states (train::capture_rng_state), indexed by rank, on every rank: rank 0
 // writes them all into a checkpoint so each rank resumes its own dropout stream.
 std::vector<std::vector<io::NamedTensor>> gather_rng_states(dist::Communicator& comm, c10::Device device);

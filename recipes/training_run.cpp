@@ -334,7 +334,9 @@ class Trainer {
   }
 
   void evaluate(const std::string& when) {
-    train::EvalResult r = train::evaluate(*s_.model, eval_batches_, s_.device);
+    // Data parallel: each rank evaluates its share of the batches.
+    train::EvalResult r = comm_ ? evaluate_sharded(*comm_, *s_.model, eval_batches_, s_.device)
+                                : train::evaluate(*s_.model, eval_batches_, s_.device);
     double accuracy = r.supervised_tokens > 0 ? double(r.correct) / double(r.supervised_tokens) : 0.0;
     if (metrics_) metrics_->write({{"step", state_.step},
                      {"eval_loss", r.loss},

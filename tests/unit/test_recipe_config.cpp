@@ -240,6 +240,8 @@ TEST_CASE("recipe errors name the file, key, line and fix", "[recipe]") {
     REQUIRE_THROWS_WITH(parse(with("train:\n  betas: [0.9, 1.0]\n")),
                         Contains("train.betas must be in [0, 1)"));
     REQUIRE_THROWS_WITH(parse(with("train:\n  max_steps: 0\n")), Contains("train.max_steps must be > 0"));
+    REQUIRE_THROWS_WITH(parse(with("train:\n  zero_stage: 3\n")),
+                        Contains("train.zero_stage must be 0, 1 or 2") && Contains("got 3"));
     REQUIRE_THROWS_WITH(parse("data:\n  path: x\n  max_seq_len: 0\n"),
                         Contains("r.yaml:3:3: data.max_seq_len must be > 0, got 0"));
     REQUIRE_THROWS_WITH(parse("data:\n  path: x\n  pad_to_multiple_of: 0\n"),

@@ -146,6 +146,25 @@ TEST_CASE("memory estimate: checkpointing keeps less; LoRA needs far less optimi
   auto full = train::estimate_training_memory(in);
   CHECK(full.optimizer == uint64_t(in.total_params) * 12);  // exp_avg + exp_avg_sq + master, fp32
   CHECK(full.weights == uint64_t(in.total_params) * 2);
+
+  // Per process of a 4-rank run: ZeRO 1 divides the optimizer state, 2 also the gradients; each
+  // adds three gradient buckets (25 MiB at most) in flight.
+  in.ranks = 4;
+  const uint64_t bucket_cap = uint64_t(25) << 20;
+  in.zero_stage = 0;
+  auto replicated = train::estimate_training_memory(in);
+  CHECK(replicated.optimizer == full.optimizer);
+  CHECK(replicated.gradients == full.gradients + 3 * bucket_cap);
+  in.zero_stage = 1;
+  auto stage1 = train::estimate_training_memory(in);
+  CHECK(stage1.optimizer == (full.optimizer + 3) / 4);
+  CHECK(stage1.gradients == full.gradients + 3 * std::min(bucket_cap, full.gradients / 16));
+  in.zero_stage = 2;
+  auto stage2 = train::estimate_training_memory(in);
+  CHECK(stage2.optimizer == stage1.optimizer);
+  CHECK(stage2.gradients == (full.gradients + 3) / 4 + 3 * std::min(bucket_cap, full.gradients / 16));
+  CHECK(stage2.total(true) < stage1.total(true));
+  CHECK(stage1.total(true) < replicated.total(true));
 }
 
 TEST_CASE("shipped recipes all load", "[train][recipes]") {
