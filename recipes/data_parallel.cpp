@@ -33,9 +33,10 @@ void share_updated_params(dist::Communicator& comm, const std::vector<train::Opt
   at::NoGradGuard no_grad;
   for (const dist::GradBucket& bucket : plan.buckets) {
     // One flat message per bucket; the owner's values fill it, the others' are overwritten.
+    const c10::Device where = comm.staging_device(trainable[bucket.params.front()].param.device());
     std::vector<at::Tensor> parts;
     parts.reserve(bucket.params.size());
-    for (std::size_t i : bucket.params) parts.push_back(trainable[i].param.detach().reshape({-1}).to(at::kCPU));
+    for (std::size_t i : bucket.params) parts.push_back(trainable[i].param.detach().reshape({-1}).to(where));
     at::Tensor flat = at::cat(parts);
     comm.broadcast(flat, bucket.owner);
     if (bucket.owner == comm.world().rank) continue;

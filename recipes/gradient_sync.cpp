@@ -68,9 +68,16 @@ void GradientSync::grad_ready(std::size_t param) {
   if (--missing_[b] == 0) launch_ready_buckets();
 }
 
+at::Tensor GradientSync::new_flat(std::size_t bucket) const {
+  // On the parameters' device when the group sends from there (CPU; CUDA with NCCL), else the host.
+  const dist::GradBucket& b = plan_.buckets[bucket];
+  const c10::Device where = comm_.staging_device(params_[b.params.front()].device());
+  return at::zeros({b.numel}, at::TensorOptions().dtype(b.dtype).device(where));
+}
+
 at::Tensor& GradientSync::staging(std::size_t bucket) {
   at::Tensor& flat = staged_[bucket];
-  if (!flat.defined()) flat = at::zeros({plan_.buckets[bucket].numel}, at::TensorOptions().dtype(plan_.buckets[bucket].dtype));
+  if (!flat.defined()) flat = new_flat(bucket);
   return flat;
 }
 
@@ -93,7 +100,7 @@ void GradientSync::launch(std::size_t b) {
     flat = std::move(staging(b));
     staged_[b] = at::Tensor();
   } else {
-    flat = at::zeros({bucket.numel}, at::TensorOptions().dtype(bucket.dtype));
+    flat = new_flat(b);
     for (std::size_t slot = 0; slot < bucket.params.size(); ++slot) {
       const at::Tensor& p = params_[bucket.params[slot]];
       if (p.grad().defined()) flat.narrow(0, bucket.offsets[slot], p.numel()).copy_(p.grad().detach().reshape({-1}));

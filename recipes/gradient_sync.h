@@ -51,7 +51,7 @@ class GradientSync {
   struct ReadyHook;
   struct InFlight {
     std::size_t bucket;
-    at::Tensor flat;  // [bucket.numel], CPU, the bucket's dtype
+    at::Tensor flat;  // [bucket.numel], the bucket's dtype, on Communicator::staging_device
     std::unique_ptr<dist::PendingCollective> work;
   };
 
@@ -62,6 +62,7 @@ class GradientSync {
   void launch(std::size_t bucket);
   void complete_oldest();
   at::Tensor& staging(std::size_t bucket);
+  at::Tensor new_flat(std::size_t bucket) const;  // zeros, [numel]
 
   dist::Communicator& comm_;
   std::vector<at::Tensor> params_;

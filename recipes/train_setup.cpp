@@ -36,6 +36,18 @@ c10::Device resolve_device(const Device& device) {
   return c10::Device(c10::kCPU);
 }
 
+c10::Device resolve_rank_device(const Device& device, int local_rank) {
+  const c10::Device resolved = resolve_device(device);
+  if (!resolved.is_cuda() || device.index >= 0 || local_rank == 0) return resolved;
+  const int count = int(torch::cuda::device_count());
+  if (local_rank >= count) {
+    throw Error("model.device: " + to_string(device) + " puts rank LOCAL_RANK=" + std::to_string(local_rank) +
+                " on GPU " + std::to_string(local_rank) + ", but this machine has " + std::to_string(count) +
+                " CUDA device(s): start at most " + std::to_string(count) + " ranks per machine");
+  }
+  return c10::Device(c10::kCUDA, c10::DeviceIndex(local_rank));
+}
+
 c10::ScalarType to_scalar_type(DType dtype) {
   switch (dtype) {
     case DType::kBF16: return at::kBFloat16;
@@ -164,11 +176,11 @@ TrainingData load_training_data(const Recipe& recipe, const data::Tokenizer& tok
   return out;
 }
 
-TrainingSetup prepare_training(const Recipe& recipe, bool load_weights,
+TrainingSetup prepare_training(const Recipe& recipe, bool load_weights, int local_rank,
                                const std::function<void(const std::string&)>& log) {
   TrainingSetup s;
   s.recipe = recipe;
-  s.device = resolve_device(recipe.model.device);
+  s.device = resolve_rank_device(recipe.model.device, local_rank);
   s.dtype = to_scalar_type(recipe.model.dtype);
   s.model_path = io::resolve_model_path(recipe.model.path);
 

@@ -47,7 +47,7 @@ struct TrainingSetup {
 
 // Progress lines ("loading model ...") go to `log`. With load_weights false (dry run) the checkpoint
 // is checked tensor by tensor against the config but nothing is allocated or loaded.
-TrainingSetup prepare_training(const Recipe& recipe, bool load_weights,
+TrainingSetup prepare_training(const Recipe& recipe, bool load_weights, int local_rank,
                                const std::function<void(const std::string&)>& log);
 
 // The training data (and held-out data) a recipe names, tokenized as training sees it; the
@@ -65,6 +65,9 @@ data::PadWidth pad_width(const DataSection& section);
 std::string describe_stats(const data::TokenizedDataset& dataset);
 
 c10::Device resolve_device(const Device& device);
+// In a data-parallel run: `auto` (with CUDA) and plain `cuda` mean this machine's GPU number
+// LOCAL_RANK, one GPU per rank as torchrun expects; an explicit cuda:N is taken as written.
+c10::Device resolve_rank_device(const Device& device, int local_rank);
 c10::ScalarType to_scalar_type(DType dtype);
 train::Schedule to_schedule(LrScheduler scheduler);
 lora::LoraOptions to_lora_options(const LoraSection& section, int64_t seed);

@@ -162,7 +162,7 @@ class Trainer {
                         std::to_string(s_.recipe.train.batch_size) + " x accumulation " +
                         std::to_string(s_.recipe.train.grad_accum_steps) + " = " +
                         std::to_string(world_.world_size * s_.recipe.train.batch_size * s_.recipe.train.grad_accum_steps) +
-                        " examples per step");
+                        " examples per step (" + comm_->backends() + ", train.zero_stage " + std::to_string(zero_stage_) + ")");
     }
     if (world_.is_main()) {
       io::write_file_atomically(run_dir_ / "run.json", run_info_json(s_, command_.context).dump(2) + "\n");
@@ -431,12 +431,13 @@ int run_train_command(const TrainCommand& command) {
   const dist::WorldInfo world = dist::world_from_env();
   std::unique_ptr<dist::Communicator> comm;
   if (world.distributed() && !command.dry_run) {
-    comm = dist::Communicator::connect(world, std::chrono::seconds(recipe.train.dist_timeout_seconds));
+    comm = dist::Communicator::connect(world, std::chrono::seconds(recipe.train.dist_timeout_seconds),
+                                       resolve_rank_device(recipe.model.device, world.local_rank));
   }
   auto log = [&world](const std::string& line) {
     if (world.is_main()) std::fprintf(stderr, "%s\n", line.c_str());
   };
-  TrainingSetup setup = prepare_training(recipe, /*load_weights=*/!command.dry_run, log);
+  TrainingSetup setup = prepare_training(recipe, /*load_weights=*/!command.dry_run, world.local_rank, log);
   // A dry run of `--nproc N` runs in this one process but plans for N.
   const int ranks = world.distributed() ? world.world_size : std::max(1, command.nproc);
   if (ranks > 1) {

@@ -9,7 +9,8 @@ debs="$repo_root/.device/debs"
 mkdir -p "$debs"
 cd "$debs"
 packages=(libyaml-cpp0.7 libyaml-cpp-dev libsentencepiece0 libsentencepiece-dev libcli11-dev
-          nlohmann-json3-dev catch2 libpcre2-dev libpcre2-8-0)
+          nlohmann-json3-dev catch2 libpcre2-dev libpcre2-8-0 libgloo-dev libjemalloc2 libjemalloc-dev
+          libicu-dev libicu72)
 for p in "${packages[@]}"; do
   ls "${p}"_*.deb >/dev/null 2>&1 || apt-get download "$p" 2>/dev/null
 done
