@@ -5,6 +5,7 @@
 #include "dist/launcher.h"
 #include "dist/world.h"
 #include "io/error.h"
+#include "recipes/recipe_config.h"
 #include "recipes/training_run.h"
 
 namespace llmft::cli {
@@ -53,6 +54,8 @@ void add_train_command(CLI::App& app) {
     if (*nproc > 1 && !command->dry_run && !command->print_config) {
       if (dist::world_from_env().distributed())
         throw Error("--nproc " + std::to_string(*nproc) + " inside a launcher that already set WORLD_SIZE: use one or the other");
+      // A recipe mistake is reported once, here, rather than once by every rank.
+      recipes::load_recipe(command->recipe_path, command->overrides);
       // The same command for every rank, without --nproc.
       std::vector<std::string> args{"train", command->recipe_path.string()};
       args.insert(args.end(), command->overrides.begin(), command->overrides.end());

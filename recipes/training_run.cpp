@@ -246,16 +246,14 @@ class Trainer {
     for (int64_t i = 0; i < s_.recipe.train.grad_accum_steps; ++i)
       window.push_back(loader_.next_shard(world_.rank, world_.world_size));
     train::WindowResult result;
-    double grad_norm = 0;
     if (comm_) {
       result = train::forward_backward(*s_.model, window, s_.device, gradient_sync_->hooks());
       gradient_sync_->finish_window();
       result = sum_window(*comm_, result);
-      grad_norm = clip_gradients();
     } else {
       result = train::forward_backward(*s_.model, window, s_.device);
-      grad_norm = clip_gradients();
     }
+    const double grad_norm = clip_gradients();
     const int64_t step_number = state_.step + 1;
     if (poisoned_steps_.count(step_number) != 0) result.loss = NAN;
     if (!std::isfinite(result.loss) || !std::isfinite(grad_norm)) {
@@ -348,8 +346,6 @@ class Trainer {
                       " tokens");
   }
 
-  // Rank 0 writes (every rank holds the same weights, optimizer state and data cursor); the others
-  // wait for it, so no rank runs ahead of a checkpoint that may still fail.
   // Rank 0 writes (every rank holds the same weights and data cursor); the others wait for it, so
   // no rank runs ahead of a checkpoint that may still fail. With sharded optimizer state every rank
   // writes its own share into the partial directory between two barriers, before rank 0 seals it.

@@ -4,7 +4,6 @@
 #include <string>
 #include <utility>
 
-#include "io/error.h"
 
 namespace llmft::train {
 namespace {
@@ -62,8 +61,9 @@ double clip_sharded_grad_norm(const std::vector<at::Tensor>& params, const std::
   std::vector<at::Tensor> own_grads;
   for (size_t k = 0; k < order.size(); ++k) {
     const at::Tensor& param = params[order[k]];
-    if (!owned[order[k]]) continue;
-    if (!param.grad().defined()) throw Error("internal: an owned parameter has no gradient to clip");
+    // Not owned, or no gradient at all this window (no supervised token on any rank): norm 0, as in
+    // the unsharded run, whose gradients are then undefined everywhere.
+    if (!owned[order[k]] || !param.grad().defined()) continue;
     // The norm in the grad's dtype, widened to fp32 for the sum (exact for bf16/fp16/fp32).
     norms[int64_t(k)].copy_(at::linalg_vector_norm(param.grad(), 2).to(at::kCPU, at::kFloat));
     own_grads.push_back(param.grad());

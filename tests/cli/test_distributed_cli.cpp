@@ -326,3 +326,13 @@ TEST_CASE("train --nproc 2 --resume with train.zero_stage 2 continues bit for bi
           llmft::test::read_file_bytes(straight.path / "run" / "model.safetensors"));
   }
 }
+
+TEST_CASE("train --nproc: a recipe mistake is reported once, before any rank starts", "[fixtures][dist]") {
+  TempDir dir("llmft-dp-recipe");
+  const auto run = run_llmft({"train", write_recipe(dir.path, 2, 0.0).string(), "train.lr=0", "--nproc", "2"});
+  INFO(describe(run));
+  CHECK(run.exit_code == 2);
+  const auto lines = run.err_lines();
+  REQUIRE(lines.size() == 1);
+  CHECK_THAT(lines[0], Contains("train.lr must be > 0"));
+}
