@@ -24,6 +24,7 @@
 #include "train/accumulate.h"
 #include "train/checkpoint_store.h"
 #include "train/grad_clip.h"
+#include "train/heap_release.h"
 #include "train/loss_plot.h"
 #include "train/memory_usage.h"
 #include "train/metrics_log.h"
@@ -264,6 +265,7 @@ class Trainer {
                                     s_.plan.warmup_steps, s_.plan.total_steps);
     optimizer_.step(lr);
     clear_gradients();
+    train::release_heap_if_growing(heap_policy_);  // bounds what jemalloc keeps between steps
     // Sharded optimizer: each rank updated its own buckets; the owners hand out the new values.
     if (zero_stage_ > 0) share_updated_params(*comm_, s_.trainable, bucket_plan_);
     state_.step = step_number;
@@ -413,6 +415,7 @@ class Trainer {
   TrainerState state_;
   double last_loss_ = NAN;
   const std::set<int64_t> poisoned_steps_ = test_poisoned_steps();
+  train::HeapReleasePolicy heap_policy_;
 };
 
 }  // namespace
