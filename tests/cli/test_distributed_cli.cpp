@@ -114,6 +114,35 @@ std::map<std::string, at::Tensor> adapter(const fs::path& run) { return read_ten
 
 bool close(double a, double b, double rel) { return std::abs(a - b) <= rel * std::max(std::abs(a), std::abs(b)); }
 
+// Trains `recipe` on 2 ranks, sends Ctrl-C once "step 3/6" is printed, and returns the checkpoint
+// the stop left in `run` (every rank stopped at one step: exit 130, a checkpoint of step 3 to 5).
+llmft::train::CheckpointRef interrupt_at_step_3(const fs::path& recipe, const fs::path& run) {
+  const auto interrupted = llmft::test::run_llmft_and_signal({"train", recipe.string(), "--nproc", "2"}, "step 3/6",
+                                                              SIGINT);
+  INFO(describe(interrupted));
+  REQUIRE(interrupted.exit_code == 130);
+  CHECK_THAT(interrupted.err, Contains("--resume"));
+  const auto latest = llmft::train::latest_checkpoint(run);
+  REQUIRE(latest.has_value());
+  CHECK(latest->step >= 3);
+  CHECK(latest->step < 6);
+  return *latest;
+}
+
+// A stopped-and-resumed run against the straight one: every step's loss and gradient norm, and the
+// final `output` file, bit for bit.
+void check_matches_straight_run(const fs::path& straight_run, const fs::path& resumed_run, const std::string& output) {
+  const auto expected = step_rows(straight_run / "metrics.jsonl");
+  const auto got = step_rows(resumed_run / "metrics.jsonl");
+  REQUIRE(got.size() == expected.size());
+  for (const auto& [step, row] : expected) {
+    INFO("step " << step);
+    CHECK(got.at(step).loss == row.loss);
+    CHECK(got.at(step).grad_norm == row.grad_norm);
+  }
+  CHECK(llmft::test::read_file_bytes(resumed_run / output) == llmft::test::read_file_bytes(straight_run / output));
+}
+
 // A build without Gloo (CMake's probe failed; see docs/distributed.md) cannot run these.
 bool gloo_missing() {
   if (llmft::dist::Communicator::available()) return false;
@@ -184,16 +213,8 @@ TEST_CASE("train --nproc 2: Ctrl-C stops every rank at one step; --resume contin
 
   TempDir stopped("llmft-dp-stopped");
   const fs::path recipe = write_recipe(stopped.path, 2, 0.1);
-  const auto interrupted = llmft::test::run_llmft_and_signal({"train", recipe.string(), "--nproc", "2"}, "step 3/6",
-                                                              SIGINT);
-  INFO(describe(interrupted));
-  REQUIRE(interrupted.exit_code == 130);
-  CHECK_THAT(interrupted.err, Contains("--resume"));
-  const auto latest = llmft::train::latest_checkpoint(stopped.path / "run");
-  REQUIRE(latest.has_value());
-  CHECK(latest->step >= 3);
-  CHECK(latest->step < 6);
-  CHECK(fs::exists(latest->dir / "rng_state.rank1.safetensors"));
+  const auto latest = interrupt_at_step_3(recipe, stopped.path / "run");
+  CHECK(fs::exists(latest.dir / "rng_state.rank1.safetensors"));
 
   SECTION("with another number of ranks the resume is refused") {
     const auto wrong = run_llmft({"train", recipe.string(), "--resume"});
@@ -204,16 +225,7 @@ TEST_CASE("train --nproc 2: Ctrl-C stops every rank at one step; --resume contin
     const auto resumed = run_llmft({"train", recipe.string(), "--nproc", "2", "--resume"});
     INFO(describe(resumed));
     REQUIRE(resumed.exit_code == 0);
-    const auto expected = step_rows(straight.path / "run" / "metrics.jsonl");
-    const auto got = step_rows(stopped.path / "run" / "metrics.jsonl");
-    REQUIRE(got.size() == expected.size());
-    for (const auto& [step, row] : expected) {
-      INFO("step " << step);
-      CHECK(got.at(step).loss == row.loss);
-      CHECK(got.at(step).grad_norm == row.grad_norm);
-    }
-    CHECK(llmft::test::read_file_bytes(stopped.path / "run" / "adapter_model.safetensors") ==
-          llmft::test::read_file_bytes(straight.path / "run" / "adapter_model.safetensors"));
+    check_matches_straight_run(straight.path / "run", stopped.path / "run", "adapter_model.safetensors");
   }
 }
 
@@ -296,14 +308,9 @@ TEST_CASE("train --nproc 2 --resume with train.zero_stage 2 continues bit for bi
 
   TempDir stopped("llmft-zero-stopped");
   const fs::path recipe = write_full_recipe(stopped.path, 2);
-  const auto interrupted = llmft::test::run_llmft_and_signal({"train", recipe.string(), "--nproc", "2"}, "step 3/6",
-                                                              SIGINT);
-  INFO(describe(interrupted));
-  REQUIRE(interrupted.exit_code == 130);
-  const auto latest = llmft::train::latest_checkpoint(stopped.path / "run");
-  REQUIRE(latest.has_value());
-  CHECK(fs::exists(latest->dir / "optimizer.rank0.safetensors"));
-  CHECK(fs::exists(latest->dir / "optimizer.rank1.safetensors"));
+  const auto latest = interrupt_at_step_3(recipe, stopped.path / "run");
+  CHECK(fs::exists(latest.dir / "optimizer.rank0.safetensors"));
+  CHECK(fs::exists(latest.dir / "optimizer.rank1.safetensors"));
 
   SECTION("another zero_stage cannot read the sharded state") {
     const auto wrong = run_llmft({"train", recipe.string(), "train.zero_stage=0", "--nproc", "2", "--resume"});
@@ -314,16 +321,7 @@ TEST_CASE("train --nproc 2 --resume with train.zero_stage 2 continues bit for bi
     const auto resumed = run_llmft({"train", recipe.string(), "--nproc", "2", "--resume"});
     INFO(describe(resumed));
     REQUIRE(resumed.exit_code == 0);
-    const auto expected = step_rows(straight.path / "run" / "metrics.jsonl");
-    const auto got = step_rows(stopped.path / "run" / "metrics.jsonl");
-    REQUIRE(got.size() == expected.size());
-    for (const auto& [step, row] : expected) {
-      INFO("step " << step);
-      CHECK(got.at(step).loss == row.loss);
-      CHECK(got.at(step).grad_norm == row.grad_norm);
-    }
-    CHECK(llmft::test::read_file_bytes(stopped.path / "run" / "model.safetensors") ==
-          llmft::test::read_file_bytes(straight.path / "run" / "model.safetensors"));
+    check_matches_straight_run(straight.path / "run", stopped.path / "run", "model.safetensors");
   }
 }
 
