@@ -10,12 +10,10 @@
 // (mixed-length chat data grew to 20 GiB in 40 steps), so the trainer returns the dirty pages to the
 // kernel after any step where they have grown past one step's needs (train/heap_release.h).
 // MALLOC_CONF in the environment still overrides this.
-#include <dlfcn.h>
-
-#include <cstddef>
 #include <string>
 
 #include "cli/commands.h"
+#include "train/heap_release.h"
 
 #if LLMFT_WITH_JEMALLOC
 // Read by jemalloc at start-up (the unprefixed symbol of Debian's build).
@@ -28,14 +26,8 @@ const char* malloc_conf = "dirty_decay_ms:-1,muzzy_decay_ms:-1";
 namespace llmft::cli {
 
 std::string allocator_name() {
-  // jemalloc answers mallctl("version"); found at run time, so an LD_PRELOADed one shows too.
-  using Mallctl = int (*)(const char*, void*, std::size_t*, void*, std::size_t);
-  auto mallctl = reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl"));
-  const char* version = nullptr;
-  std::size_t length = sizeof version;
-  if (mallctl && mallctl("version", &version, &length, nullptr, 0) == 0 && version)
-    return std::string("jemalloc ") + version;
-  return "glibc malloc";
+  const auto version = train::jemalloc_version();
+  return version ? "jemalloc " + *version : "glibc malloc";
 }
 
 }  // namespace llmft::cli

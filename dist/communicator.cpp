@@ -101,7 +101,7 @@ class C10dCommunicator final : public Communicator {
     c10d::BroadcastOptions options;
     options.rootRank = root;
     run(backend_for(where).broadcast(staged, options), "broadcast");
-    if (!staged[0].is_same(tensor)) tensor.copy_(staged[0]);
+    tensor.copy_(staged[0]);
   }
 
   void barrier() override { run(cpu_->barrier(), "barrier"); }

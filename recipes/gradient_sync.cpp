@@ -97,8 +97,7 @@ void GradientSync::launch(std::size_t b) {
   const dist::GradBucket& bucket = plan_.buckets[b];
   at::Tensor flat;
   if (mode_ == Mode::reduce_to_owner) {
-    flat = std::move(staging(b));
-    staged_[b] = at::Tensor();
+    flat = std::move(staging(b));  // leaves the slot empty for the next micro-batch
   } else {
     flat = new_flat(b);
     for (std::size_t slot = 0; slot < bucket.params.size(); ++slot) {

@@ -24,18 +24,24 @@ bool read_ctl(Mallctl mallctl, const char* name, T& value) {
 
 }  // namespace
 
-std::optional<HeapStats> heap_stats() {
+std::optional<std::string> jemalloc_version() {
+  const Mallctl mallctl = mallctl_entry();
+  const char* version = nullptr;
+  if (!mallctl || !read_ctl(mallctl, "version", version) || !version) return std::nullopt;
+  return std::string(version);
+}
+
+std::optional<uint64_t> heap_dirty_bytes() {
   const Mallctl mallctl = mallctl_entry();
   if (!mallctl) return std::nullopt;
   uint64_t epoch = 1;
   std::size_t epoch_size = sizeof epoch;
   if (mallctl("epoch", &epoch, &epoch_size, &epoch, sizeof epoch) != 0) return std::nullopt;  // refresh the statistics
-  std::size_t page = 0, active = 0, dirty_pages = 0;
+  std::size_t page = 0, dirty_pages = 0;
   // 4096 is MALLCTL_ARENAS_ALL: every arena merged.
-  if (!read_ctl(mallctl, "arenas.page", page) || !read_ctl(mallctl, "stats.active", active) ||
-      !read_ctl(mallctl, "stats.arenas.4096.pdirty", dirty_pages))
+  if (!read_ctl(mallctl, "arenas.page", page) || !read_ctl(mallctl, "stats.arenas.4096.pdirty", dirty_pages))
     return std::nullopt;
-  return HeapStats{uint64_t(active), uint64_t(dirty_pages) * uint64_t(page)};
+  return uint64_t(dirty_pages) * uint64_t(page);
 }
 
 bool release_dirty_pages() {
@@ -55,8 +61,8 @@ bool HeapReleasePolicy::should_release(uint64_t dirty) {
 }
 
 bool release_heap_if_growing(HeapReleasePolicy& policy) {
-  const auto stats = heap_stats();
-  return stats && policy.should_release(stats->dirty) && release_dirty_pages();
+  const auto dirty = heap_dirty_bytes();
+  return dirty && policy.should_release(*dirty) && release_dirty_pages();
 }
 
 }  // namespace llmft::train

@@ -4,19 +4,19 @@
 // without page faults. When the batches' shapes keep changing, freed pages can pile up instead of
 // being reused, so after each step the trainer checks whether the freed-but-mapped ("dirty")
 // memory has grown past what one step needs, and if so returns it to the kernel.
-// Without jemalloc (glibc, the sanitizers) heap_stats() is empty and nothing is released.
+// Without jemalloc (glibc, the sanitizers) heap_dirty_bytes() is empty and nothing is released.
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace llmft::train {
 
-struct HeapStats {
-  uint64_t active = 0;  // bytes in pages holding live allocations
-  uint64_t dirty = 0;   // bytes in freed pages still mapped (reusable without a page fault)
-};
+// jemalloc's version string when this process runs on it (linked or LD_PRELOADed), else nullopt.
+std::optional<std::string> jemalloc_version();
 
-// Current figures from jemalloc's statistics; nullopt when the process does not run on jemalloc.
-std::optional<HeapStats> heap_stats();
+// Bytes in freed pages jemalloc still keeps mapped (reusable without a page fault), from its
+// statistics; nullopt when the process does not run on jemalloc.
+std::optional<uint64_t> heap_dirty_bytes();
 // Returns every arena's dirty pages to the kernel; false without jemalloc.
 bool release_dirty_pages();
 
